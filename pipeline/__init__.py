@@ -1,0 +1,1 @@
+"""Yuqing runtime: the comment contract, settings, the Beam job, the store and the CLI."""
