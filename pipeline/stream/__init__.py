@@ -1,0 +1,1 @@
+"""The Beam streaming job: read Kafka, process text, score, decide, write to the store."""

@@ -1,0 +1,161 @@
+"""The pipeline's steps as DoFns: each wraps a plain domain function in a few lines.
+
+Every step that can reject an element emits a :class:`~pipeline.records.DeadLetter` on the
+``dead`` output instead of raising, so one bad comment never stops the stream.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.ml.inference.base import PredictionResult
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from pipeline.alerts import Prepared, alert_row
+from pipeline.config import Settings
+from pipeline.records import DeadLetter, Lineage, RecordError, parse_record
+from pipeline.stream.source import KafkaMessage
+from pipeline.text.clean import TextRejected, clean
+from pipeline.text.segment import Segmenter
+
+log = logging.getLogger(__name__)
+
+DEAD = "dead"
+
+
+def _lineage(message: KafkaMessage) -> Lineage:
+    return Lineage(topic=message.topic, partition=message.partition, offset=message.offset)
+
+
+class ParseRecord(beam.DoFn):
+    """Kafka bytes → a validated comment, or a dead letter saying why not."""
+
+    def process(self, message: KafkaMessage) -> Iterator[Any]:
+        try:
+            record = parse_record(message.value)
+        except RecordError as exc:
+            yield beam.pvalue.TaggedOutput(DEAD, DeadLetter(
+                stage="parse", reason=exc.reason, raw=message.value, lineage=_lineage(message)))
+            return
+        yield record, _lineage(message)
+
+
+class PrepareText(beam.DoFn):
+    """Clean and segment; the jieba dictionary loads once per worker."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def setup(self) -> None:
+        self._segmenter = Segmenter(self._settings.keywords)
+
+    def process(self, element: tuple[Any, Lineage]) -> Iterator[Any]:
+        record, lineage = element
+        try:
+            text = clean(record.text, max_chars=self._settings.max_text_chars)
+        except TextRejected as exc:
+            yield beam.pvalue.TaggedOutput(DEAD, DeadLetter(
+                stage="clean", reason=exc.reason, raw=record.kafka_value(), record_id=record.id,
+                lineage=lineage))
+            return
+        tokens = self._segmenter.cut(text)
+        keywords = [word for word in self._settings.keywords if word in text]
+        yield Prepared(record=record, lineage=lineage, clean_text=text, tokens=tokens,
+                       keywords=keywords)
+
+
+class Decide(beam.DoFn):
+    """Model output → alert row for negatives above the threshold; counts what it saw."""
+
+    def __init__(self, model: str, version: str, threshold: float,
+                 probability: Callable[[PredictionResult], float]) -> None:
+        self._model, self._version, self._threshold = model, version, threshold
+        self._probability = probability
+        self._scored = Metrics.counter("yuqing", "scored")
+        self._alerts = Metrics.counter("yuqing", "alerts")
+
+    def process(self, element: tuple[Prepared, PredictionResult]) -> Iterator[dict[str, Any]]:
+        comment, result = element
+        self._scored.inc()
+        row = alert_row(comment, self._probability(result), model=self._model,
+                        model_version=self._version, threshold=self._threshold)
+        if row is not None:
+            self._alerts.inc()
+            yield row
+
+
+def failed_inference_letters(failure: tuple[Sequence[tuple[Prepared, Any]], Exception]
+                             ) -> Iterator[DeadLetter]:
+    """RunInference's dead-letter output is (batch, exception): one letter per comment."""
+    batch, error = failure
+    for comment, _example in batch:
+        yield DeadLetter(stage="score", reason=f"{type(error).__name__}: {error}",
+                         raw=comment.record.kafka_value(), record_id=comment.record.id,
+                         lineage=comment.lineage)
+
+
+def dead_letter_row(letter: DeadLetter) -> dict[str, Any]:
+    lineage = letter.lineage
+    return {
+        "stage": letter.stage,
+        "reason": letter.reason,
+        "raw": letter.raw,
+        "record_id": letter.record_id,
+        "kafka_topic": lineage.topic if lineage else None,
+        "kafka_partition": lineage.partition if lineage else None,
+        "kafka_offset": lineage.offset if lineage else None,
+        "created_at": letter.created_at,
+    }
+
+
+class WriteRows(beam.DoFn):
+    """Buffer a bundle's rows and write them in one transaction before the bundle ends.
+
+    Writing in ``finish_bundle`` is what makes the source's offset commit safe: the runner
+    finalizes (commits) a bundle only after this has returned.
+    """
+
+    def __init__(self, database_url: str, write: Callable[[Session, list[dict[str, Any]]], None],
+                 counter: str, attempts: int = 3) -> None:
+        self._database_url = database_url
+        self._write = write
+        self._attempts = attempts
+        self._written = Metrics.counter("yuqing", counter)
+
+    def setup(self) -> None:
+        from pipeline.store.queries import make_engine
+
+        self._engine: Engine = make_engine(self._database_url)
+
+    def start_bundle(self) -> None:
+        self._rows: list[dict[str, Any]] = []
+
+    def process(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
+
+    def finish_bundle(self) -> None:
+        if not self._rows:
+            return
+        for attempt in range(1, self._attempts + 1):
+            try:
+                with Session(self._engine) as session, session.begin():
+                    self._write(session, self._rows)
+                break
+            except OperationalError:
+                if attempt == self._attempts:
+                    raise
+                log.warning("store write failed (attempt %d/%d); retrying", attempt,
+                            self._attempts, exc_info=True)
+                time.sleep(0.5 * 2**attempt)
+        self._written.inc(len(self._rows))
+        self._rows = []
+
+    def teardown(self) -> None:
+        self._engine.dispose()
