@@ -8,8 +8,11 @@ prints the result. Heavy imports (Beam, torch, Scrapy) happen inside the command
 from __future__ import annotations
 
 import logging
+from typing import Annotated
 
 import typer
+
+from pipeline.present import Format
 
 app = typer.Typer(
     help="Yuqing: crawl Chinese comments, score their sentiment, alert on negative reviews.",
@@ -32,3 +35,128 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEB
     )
     for noisy in ("kafka", "scrapy", "apache_beam", "urllib3", "jieba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+@app.command()
+def broker(port: int = typer.Option(9092, help="Port on 127.0.0.1 to listen on.")) -> None:
+    """Run the embedded Kafka-compatible broker (tansu) in the foreground and create the topics.
+
+    Memory-only: topics are lost when it stops. Point YUQING_KAFKA_BOOTSTRAP at a real cluster
+    in production.
+    """
+    from pipeline.broker import EmbeddedBroker
+    from pipeline.config import Settings
+    from pipeline.kafka import ensure_topics
+
+    with EmbeddedBroker(port=port) as running:
+        ensure_topics(Settings(kafka_bootstrap=running.bootstrap))
+        typer.echo(f"broker ready on {running.bootstrap}; Ctrl-C stops it")
+        try:
+            running.wait()
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run(
+    ctx: typer.Context,
+    until_idle: float | None = typer.Option(
+        None, metavar="SECONDS", help="Stop once every partition has been idle this long."),
+) -> None:
+    """Run the streaming pipeline: Kafka → clean → segment → score → alerts in the store.
+
+    Without --until-idle it runs until stopped. Unknown options go to Beam unchanged, e.g.
+    --runner=FlinkRunner --flink_master=host:8081.
+    """
+    from pipeline.config import get_settings
+    from pipeline.stream.run import run as run_pipeline
+
+    argv = list(ctx.args) + ([f"--until-idle={until_idle}"] if until_idle is not None else [])
+    summary = run_pipeline(argv, get_settings())
+    typer.echo(f"read {summary.read}, scored {summary.scored}, alerts {summary.alerts}, "
+               f"dead letters {summary.dead_letters} in {summary.seconds}s")
+
+
+@app.command()
+def alerts(
+    since: str | None = typer.Option(None, help="Only newer alerts: 30m, 2h, 7d or ISO time."),
+    source: str | None = typer.Option(None, help="Only this source (e.g. demo-reviews)."),
+    min_score: float | None = typer.Option(None, min=0, max=1, help="Only P(negative) ≥ this."),
+    limit: int = typer.Option(20, min=1, help="At most this many, worst first."),
+    format: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+) -> None:
+    """Query stored alerts, worst and newest first."""
+    from sqlalchemy.orm import Session
+
+    from pipeline.config import get_settings
+    from pipeline.present import parse_since, print_alerts
+    from pipeline.store.queries import make_engine, select_alerts
+
+    try:
+        since_at = parse_since(since) if since else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from None
+    with Session(make_engine(get_settings().database_url)) as session:
+        rows = select_alerts(session, since=since_at, source=source, min_score=min_score,
+                             limit=limit)
+        print_alerts(rows, format)
+
+
+@app.command("dead-letters")
+def dead_letters(limit: int = typer.Option(20, min=1, help="At most this many, newest first.")
+                 ) -> None:
+    """Show messages the pipeline could not use, with the reason and where they came from."""
+    from sqlalchemy.orm import Session
+
+    from pipeline.config import get_settings
+    from pipeline.store.queries import make_engine, select_dead_letters
+
+    with Session(make_engine(get_settings().database_url)) as session:
+        for letter in select_dead_letters(session, limit=limit):
+            where = f"{letter.kafka_topic}/{letter.kafka_partition}/{letter.kafka_offset}"
+            typer.echo(f"[{letter.stage}] {where} {letter.reason} raw={letter.raw[:80]!r}")
+
+
+
+@app.command()
+def crawl(
+    spiders: Annotated[list[str], typer.Argument(help="Spider names: demo_reviews, demo_api.")],
+    base_url: Annotated[str | None, typer.Option(
+        help="Site root for the demo spiders (default: the demo site on port 8080).")] = None,
+) -> None:
+    """Crawl with Scrapy spiders; every comment goes to Kafka (YUQING_KAFKA_BOOTSTRAP).
+
+    Valid comments go to the comments topic keyed by their stable id, invalid ones to the
+    dead-letter topic with the reason. Prints a JSON summary per spider and exits 1 if a spider
+    failed or a message could not be produced.
+    """
+    import json
+
+    from crawlers.run import crawl as run_crawl
+    from crawlers.run import spider_names
+    from pipeline.config import get_settings
+
+    settings = get_settings()
+    if unknown := sorted(set(spiders) - set(spider_names(settings))):
+        raise typer.BadParameter(f"unknown spiders {unknown}; known: {spider_names(settings)}")
+    summary = run_crawl(spiders, settings, **({"base_url": base_url} if base_url else {}))
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    if not all(result["ok"] for result in summary.values()):
+        raise typer.Exit(1)
+
+
+@app.command("demo-site")
+def demo_site(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 to serve on.")] = 8080,
+    limit: Annotated[int | None, typer.Option(min=1, help="Serve only this many comments.")] = None,
+) -> None:
+    """Serve the demo review site: held-out test reviews as HTML pages and a JSON API."""
+    import contextlib
+    import threading
+
+    from crawlers.demosite import DemoSite, demo_comments
+
+    with DemoSite(demo_comments(limit), port=port) as site:
+        typer.echo(f"demo site on {site.base_url}; Ctrl-C stops it")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()

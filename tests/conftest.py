@@ -29,3 +29,49 @@ def settings(tmp_path: Path, broker: EmbeddedBroker) -> Settings:
     )
     ensure_topics(configured)
     return configured
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server in a temp dir on a free loopback port, run as user postgres.
+
+    Skipped when the server is not installed, except in CI (``CI`` set), where `make test`
+    installs it and a missing server is a failure.
+    """
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    from pipeline.broker import free_port, wait_for_port
+
+    bin_dir = _pg_bin()
+    if bin_dir is None or shutil.which("runuser") is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed; `make test` should have installed it")
+        pytest.skip("PostgreSQL server not installed (apt-get install postgresql)")
+    # Not under pytest's tmp dir: that is private to root, and the server runs as postgres.
+    data = Path(tempfile.mkdtemp(prefix="yuqing-pg-"))
+    shutil.chown(data, "postgres")
+    port = free_port()
+
+    def as_postgres(*args: str) -> None:
+        done = subprocess.run(["runuser", "-u", "postgres", "--", *args], capture_output=True,
+                              text=True, timeout=60)
+        if done.returncode:
+            raise RuntimeError(f"{args[0]} failed: {done.stderr or done.stdout}")
+
+    as_postgres(str(bin_dir / "initdb"), "-D", str(data / "db"), "--auth=trust", "-U", "postgres")
+    as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-l", str(data / "log"), "-w",
+                "-o", f"-p {port} -h 127.0.0.1 -k {data}", "start")
+    try:
+        wait_for_port("127.0.0.1", port, 30)
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "immediate", "stop")
+        shutil.rmtree(data, ignore_errors=True)

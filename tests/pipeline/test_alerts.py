@@ -1,0 +1,24 @@
+from pipeline.alerts import NEGATIVE, POSITIVE, Prepared, alert_row, label_for
+from pipeline.records import CommentRecord, Lineage
+
+
+def _prepared() -> Prepared:
+    record = CommentRecord(id="demo:7", source="demo", url="http://127.0.0.1/7", text="太差了！")
+    return Prepared(record=record, lineage=Lineage(topic="comments", partition=2, offset=41),
+                    clean_text="太差了!", tokens=["太差", "了", "!"], keywords=[])
+
+
+def test_threshold_is_inclusive() -> None:
+    assert label_for(0.8, 0.8) == NEGATIVE
+    assert label_for(0.7999, 0.8) == POSITIVE
+
+
+def test_negative_comment_becomes_a_row_with_lineage_and_model() -> None:
+    row = alert_row(_prepared(), 0.93, model="lstm", model_version="lstm-1", threshold=0.8)
+    assert row is not None
+    assert (row["comment_id"], row["label"], row["score"]) == ("demo:7", NEGATIVE, 0.93)
+    assert (row["kafka_partition"], row["kafka_offset"], row["model_version"]) == (2, 41, "lstm-1")
+
+
+def test_positive_comment_raises_no_alert() -> None:
+    assert alert_row(_prepared(), 0.2, model="lstm", model_version="1", threshold=0.8) is None
