@@ -1,0 +1,97 @@
+"""The streaming job end to end on the real broker, the trained model and a SQLite file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from sqlalchemy.orm import Session
+
+from models.handlers import load_scorer, padded_inference_fn
+from pipeline.config import Settings
+from pipeline.records import CommentRecord
+from pipeline.store.models import Alert, DeadLetter
+from pipeline.store.queries import make_engine, select_dead_letters
+from pipeline.stream.run import run
+from pipeline.text.clean import clean
+from pipeline.text.segment import Segmenter
+from tests.utils.factories import produce, produce_records, held_out_records
+
+pytestmark = pytest.mark.integration
+
+MALFORMED = [
+    (b"bad-json", b"{this is not json"),
+    (b"no-text", json.dumps({"id": "x:1", "source": "x", "url": "http://x/1"}).encode()),
+    (b"bad-utf8", b'{"id": "x:2", "text": "\xff\xfe"}'),
+    (b"only-url", CommentRecord(id="x:3", source="x", url="http://x/3",
+                                text="https://example.com/a").kafka_value()),
+]
+
+
+def expected_alerts(settings: Settings, records: list[CommentRecord]) -> set[str]:
+    """Score the same texts outside Beam to know which must become alerts."""
+    scorer = load_scorer(settings)
+    model = scorer.model_handler().load_model()
+    segmenter = Segmenter(settings.keywords)
+    texts = [clean(record.text) for record in records]
+    batch = [scorer.encode(text, segmenter.cut(text)) for text in texts]
+    results = padded_inference_fn(batch, model, torch.device("cpu"))
+    return {record.id for record, result in zip(records, results, strict=True)
+            if scorer.negative_probability(result) >= settings.alert_threshold}
+
+
+def test_every_comment_scored_negatives_alerted_bad_input_dead_lettered(settings: Settings
+                                                                         ) -> None:
+    records = held_out_records(80)
+    positions = dict(zip((r.id for r in records), produce_records(settings, records), strict=True))
+    produce(settings, MALFORMED)
+
+    summary = run(["--until-idle=2"], settings)
+
+    assert (summary.read, summary.scored) == (len(records) + len(MALFORMED), len(records))
+    assert summary.dead_letters == len(MALFORMED)
+    want = expected_alerts(settings, records)
+    assert 0 < len(want) < len(records)
+    version = load_scorer(settings).version
+    with Session(make_engine(settings.database_url)) as session:
+        alerts = {alert.comment_id: alert for alert in session.query(Alert)}
+        assert set(alerts) == want
+        for comment_id, alert in alerts.items():
+            assert (alert.kafka_partition, alert.kafka_offset) == positions[comment_id]
+            assert alert.model_version == version
+            assert alert.score >= settings.alert_threshold
+        letters = {letter.raw: letter for letter in select_dead_letters(session)}
+    assert set(letters) == {value for _key, value in MALFORMED}
+    reasons = [letters[value].reason for _key, value in MALFORMED]
+    assert reasons[0].startswith("not JSON")
+    assert "text: Field required" in reasons[1]
+    assert reasons[2].startswith("invalid UTF-8")
+    assert "empty" in reasons[3] and letters[MALFORMED[3][1]].record_id == "x:3"
+    assert all(letter.kafka_offset is not None for letter in letters.values())
+
+
+def test_replaying_the_topic_creates_no_duplicates(settings: Settings) -> None:
+    produce_records(settings, held_out_records(40))
+    produce(settings, MALFORMED[:1])
+    run(["--until-idle=2"], settings)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        first = {a.comment_id: a.score for a in session.query(Alert)}
+        first_letters = session.query(DeadLetter).count()
+
+    # A new consumer group starts again from offset 0: every message is processed twice.
+    replay = settings.model_copy(update={"consumer_group": "replay"})
+    summary = run(["--until-idle=2"], replay)
+
+    assert summary.scored == 40
+    with Session(engine) as session:
+        assert {a.comment_id: a.score for a in session.query(Alert)} == first
+        assert session.query(DeadLetter).count() == first_letters == 1
+
+
+def test_a_second_run_resumes_from_committed_offsets(settings: Settings) -> None:
+    produce_records(settings, held_out_records(20))
+    assert run(["--until-idle=2"], settings).read == 20
+    produce_records(settings, held_out_records(25)[20:])
+    assert run(["--until-idle=2"], settings).read == 5
