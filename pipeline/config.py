@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # Text
     max_text_chars: int = Field(2000, ge=1, description="Longer comments go to dead letters.")
     keywords: list[str] = Field(default_factory=list, description="Brand/product names to watch.")
+    text_cache_dir: Path = Field(
+        REPO_ROOT / "var" / "cache", description="Built text resources (the corrector's LM)."
+    )
+    correct_text: bool = Field(True, description="Run the spelling corrector in the text stage.")
 
     # Crawling
     http_timeout_s: float = Field(15.0, gt=0)

@@ -23,6 +23,7 @@ def make_producer(settings: Settings) -> KafkaProducer:
         retry_backoff_ms=200,
         request_timeout_ms=timeout_ms,
         max_block_ms=timeout_ms,
+        bootstrap_timeout_ms=timeout_ms,
         linger_ms=5,
     )
 

@@ -1,8 +1,8 @@
 """A character n-gram language model held in sorted numpy tables, scored many queries at a time.
 
-Keys pack up to four 16-bit character ids into one ``uint64``, so a lookup is one vectorised
-``searchsorted`` instead of a Python dict access per n-gram — that is what lets the corrector
-score every candidate of a sentence at once. Counts come from two sources kept apart on disk:
+Keys pack up to four 16-bit character ids into one ``uint64``; tables are stored sorted (compact,
+easy to merge) and loaded into :class:`HashTable` so that the corrector can score every candidate
+of many sentences in a few vectorised probes. Counts come from two sources kept apart on disk:
 running text, and the inside of dictionary words weighted by their corpus frequency. The mix
 (``dict_weight``) is applied at load time, so it can be chosen on the dev set without a rebuild.
 Scoring is stupid backoff (Brants et al. 2007): good enough to rank candidates, and cheap.
@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+
+from pipeline.text.hashing import HashTable
 
 UNK, BOUND = 0, 1
 BITS = 16
@@ -55,8 +57,7 @@ class NgramModel:
     def __init__(self, vocab: dict[str, int], tables: dict[str, np.ndarray], dict_weight: float):
         self.vocab = vocab
         self.order = int(tables["order"])
-        self._keys: list[np.ndarray] = []
-        self._logp: list[np.ndarray] = []
+        self._tables: list[HashTable] = []
         previous_keys, previous_counts = np.zeros(1, np.uint64), np.zeros(1)
         for n in range(1, self.order + 1):
             keys = tables[f"keys{n}"]
@@ -66,8 +67,8 @@ class NgramModel:
             else:
                 where = np.searchsorted(previous_keys, keys >> np.uint64(BITS))
                 context = previous_counts[np.minimum(where, len(previous_keys) - 1)]
-            self._keys.append(keys)
-            self._logp.append(np.log(counts / np.maximum(context, counts)).astype(np.float32))
+            logp = np.log(counts / np.maximum(context, counts)).astype(np.float32)
+            self._tables.append(HashTable(keys[counts > 0], logp[counts > 0]))
             previous_keys, previous_counts = keys, counts
         self._unseen = float(np.log(0.5 / float(counts_total(tables, dict_weight))))
 
@@ -78,26 +79,37 @@ class NgramModel:
             return cls({c: i + 2 for i, c in enumerate(chars)}, dict(tables.items()), dict_weight)
 
     def ids(self, text: str) -> np.ndarray:
-        """``text`` framed by clause boundaries; digits and letters fold to one class each."""
+        """One id per character of ``text``; anything outside a clause becomes a boundary."""
         get = self.vocab.get
-        return np.array([BOUND, *(get(char, UNK) for char in fold_classes(text)), BOUND], np.int64)
+        return np.array(
+            [get(char, UNK) if _in_clause(char) else BOUND for char in fold_classes(text)],
+            dtype=np.int64,
+        )
 
     def logprob(self, windows: np.ndarray) -> np.ndarray:
-        """log P(last column | previous columns) for each row of an (rows, order) id matrix."""
+        """log P(last column | previous columns) for each row of an (rows, order) id matrix.
+
+        The longest n-gram that was seen wins; each step down to a shorter context costs
+        ``BACKOFF``, and only the rows still unresolved are probed at the next order.
+        """
         result = np.full(len(windows), self._unseen, dtype=np.float32)
-        penalty = np.float32(BACKOFF * (self.order - 1))
-        for n in range(1, self.order + 1):
-            queries = pack([windows[:, j] for j in range(self.order - n, self.order)])
-            keys = self._keys[n - 1]
-            where = np.minimum(np.searchsorted(keys, queries), len(keys) - 1)
-            found = keys[where] == queries
-            result = np.where(found, self._logp[n - 1][where] + penalty, result)
-            penalty -= np.float32(BACKOFF)
+        pending = np.arange(len(windows))
+        for n in range(self.order, 0, -1):
+            queries = pack([windows[pending, j] for j in range(self.order - n, self.order)])
+            found, logp = self._tables[n - 1].get(queries)
+            result[pending[found]] = logp[found] + np.float32(BACKOFF * (self.order - n))
+            pending = pending[~found]
+            if not len(pending):
+                break
         return result
 
 
 def counts_total(tables: dict[str, np.ndarray], dict_weight: float) -> float:
     return float(tables["text1"].sum() + dict_weight * tables["dict1"].sum())
+
+
+def _in_clause(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff" or char in "0a"
 
 
 def fold_classes(text: str) -> str:

@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 from sqlalchemy.orm import Session
 
-from models.handlers import load_scorer, padded_inference_fn
+from models.handlers import load_scorer
 from pipeline.config import Settings
 from pipeline.records import CommentRecord
 from pipeline.store.models import Alert, DeadLetter
 from pipeline.store.queries import make_engine, select_dead_letters
 from pipeline.stream.run import run
-from pipeline.text.clean import clean
-from pipeline.text.segment import Segmenter
-from tests.utils.factories import produce, produce_records, held_out_records
+from tests.utils.factories import held_out_records, produce, produce_records
+from tests.utils.scoring import expected_alerts
 
 pytestmark = pytest.mark.integration
 
@@ -29,18 +27,6 @@ MALFORMED = [
 ]
 
 
-def expected_alerts(settings: Settings, records: list[CommentRecord]) -> set[str]:
-    """Score the same texts outside Beam to know which must become alerts."""
-    scorer = load_scorer(settings)
-    model = scorer.model_handler().load_model()
-    segmenter = Segmenter(settings.keywords)
-    texts = [clean(record.text) for record in records]
-    batch = [scorer.encode(text, segmenter.cut(text)) for text in texts]
-    results = padded_inference_fn(batch, model, torch.device("cpu"))
-    return {record.id for record, result in zip(records, results, strict=True)
-            if scorer.negative_probability(result) >= settings.alert_threshold}
-
-
 def test_every_comment_scored_negatives_alerted_bad_input_dead_lettered(settings: Settings
                                                                          ) -> None:
     records = held_out_records(80)
@@ -51,7 +37,7 @@ def test_every_comment_scored_negatives_alerted_bad_input_dead_lettered(settings
 
     assert (summary.read, summary.scored) == (len(records) + len(MALFORMED), len(records))
     assert summary.dead_letters == len(MALFORMED)
-    want = expected_alerts(settings, records)
+    want = expected_alerts(settings, [(r.id, r.text) for r in records])
     assert 0 < len(want) < len(records)
     version = load_scorer(settings).version
     with Session(make_engine(settings.database_url)) as session:

@@ -1,0 +1,5 @@
+"""``python -m pipeline`` is the ``yuqing`` command, for subprocesses that need this interpreter."""
+
+from pipeline.cli import app
+
+app(prog_name="yuqing")

@@ -1,0 +1,39 @@
+"""The demo as a user runs it: broker, demo site, real spiders, pipeline, SQLite."""
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session
+
+from crawlers.demosite import demo_comments
+from models.handlers import load_scorer
+from pipeline.config import Settings
+from pipeline.demo import run_demo
+from pipeline.store.models import Alert
+from pipeline.store.queries import make_engine
+from tests.utils.scoring import expected_alerts
+
+pytestmark = pytest.mark.integration
+
+LIMIT = 120
+
+
+def test_demo_scores_every_comment_and_alerts_exactly_the_negatives(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+
+    report = run_demo(settings, limit=LIMIT, idle_stop_s=2)
+
+    assert report.served == report.crawled == report.pipeline.read == LIMIT
+    assert report.pipeline.scored == LIMIT and report.pipeline.dead_letters == 0
+    comments = demo_comments(LIMIT)
+    want = expected_alerts(settings, [(c.record_id, c.text) for c in comments])
+    with Session(make_engine(settings.database_url)) as session:
+        alerts = session.query(Alert).all()
+    assert {alert.comment_id for alert in alerts} == want
+    assert report.pipeline.alerts == report.alerts_stored == len(want)
+    version = load_scorer(settings).version
+    offsets = {(a.kafka_partition, a.kafka_offset) for a in alerts}
+    assert len(offsets) == len(alerts)
+    assert all(alert.model_version == version for alert in alerts)
+    assert [a.score for a in report.top_alerts] == sorted((a.score for a in alerts),
+                                                          reverse=True)[:10]
