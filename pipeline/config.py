@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YUQING_", extra="ignore")
 
     # Kafka
-    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated.")
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="host:port,…")
     topic_comments: str = "comments"
     topic_dead_letters: str = "comments.dead"
     topic_partitions: int = Field(3, ge=1)
@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     model: Literal["lstm", "bert"] = "lstm"
     model_path: Path = DEFAULT_MODEL_DIR
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    alert_threshold: float = Field(0.8, ge=0.0, le=1.0, description="P(negative) that raises an alert.")
+    alert_threshold: float = Field(0.8, ge=0.0, le=1.0, description="P(negative) that alerts.")
     batch_size: int = Field(64, ge=1)
 
     # Text

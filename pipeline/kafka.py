@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -60,10 +61,8 @@ def ensure_topics(settings: Settings) -> None:
             if name not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # created by a racing client
                 admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
             log.info("created topics %s", [t.name for t in wanted])
     finally:
         admin.close()

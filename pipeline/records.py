@@ -81,7 +81,8 @@ def parse_record(raw: bytes) -> CommentRecord:
         return CommentRecord.model_validate(payload)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}" for err in exc.errors()
+            f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
+            for err in exc.errors()
         )
         raise RecordError(f"invalid record: {problems}") from exc
 

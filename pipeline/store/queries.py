@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, select
@@ -14,15 +15,14 @@ from pipeline.store.models import Alert, Base, DeadLetter
 
 # Columns a re-scored comment may change; created_at and the comment itself stay as first seen.
 _RESCORED = ("clean_text", "tokens", "keywords", "label", "score", "model", "model_version",
-             "kafka_topic", "kafka_partition", "kafka_offset", "updated_at")
+             "kafka_topic", "kafka_partition", "kafka_offset")
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with the schema in place; SQLite gets a busy timeout for the CLI beside the sink."""
-    connect_args: dict[str, Any] = {"timeout": 30} if url.startswith("sqlite") else {"connect_timeout": 10}
+    """An engine with the schema in place; SQLite waits on locks (the CLI reads beside the sink)."""
+    is_sqlite = url.startswith("sqlite")
+    connect_args: dict[str, Any] = {"timeout": 30} if is_sqlite else {"connect_timeout": 10}
     if url.startswith("sqlite:///"):
-        from pathlib import Path
-
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
     Base.metadata.create_all(engine)
@@ -45,7 +45,8 @@ def upsert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     stmt = _insert(session, Alert).values(list(rows))
     stmt = stmt.on_conflict_do_update(
         index_elements=[Alert.comment_id],
-        set_={name: stmt.excluded[name] for name in _RESCORED},
+        set_={**{name: stmt.excluded[name] for name in _RESCORED},
+              "updated_at": datetime.now(UTC)},
     )
     session.execute(stmt)
 
