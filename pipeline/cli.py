@@ -145,7 +145,6 @@ def dead_letters(limit: int = typer.Option(20, min=1, help="At most this many, n
             typer.echo(f"[{letter.stage}] {where} {letter.reason} raw={letter.raw[:80]!r}")
 
 
-
 @app.command()
 def crawl(
     spiders: Annotated[list[str], typer.Argument(help="Spider names: demo_reviews, demo_api.")],
@@ -160,13 +159,14 @@ def crawl(
     """
     import json
 
+    from crawlers.run import available_spiders
     from crawlers.run import crawl as run_crawl
-    from crawlers.run import spider_names
     from pipeline.config import get_settings
 
     settings = get_settings()
-    if unknown := sorted(set(spiders) - set(spider_names(settings))):
-        raise typer.BadParameter(f"unknown spiders {unknown}; known: {spider_names(settings)}")
+    known = available_spiders(settings)
+    if unknown := sorted(set(spiders) - set(known)):
+        raise typer.BadParameter(f"unknown spiders {unknown}; known: {known}")
     summary = run_crawl(spiders, settings, **({"base_url": base_url} if base_url else {}))
     typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
     if not all(result["ok"] for result in summary.values()):

@@ -1,0 +1,73 @@
+"""End to end: ``yuqing crawl`` over the demo site puts every comment on Kafka exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from crawlers.demosite import DemoComment, DemoSite
+from pipeline.broker import free_port
+from pipeline.config import REPO_ROOT, Settings
+from pipeline.records import parse_record
+from tests.crawlers.topics import read_topic
+
+pytestmark = pytest.mark.integration
+
+
+def yuqing(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in a fresh process: Twisted's reactor cannot restart inside pytest's."""
+    env = os.environ | {
+        "YUQING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "YUQING_KAFKA_TIMEOUT_S": str(settings.kafka_timeout_s),
+        "YUQING_TOPIC_COMMENTS": settings.topic_comments,
+        "YUQING_TOPIC_DEAD_LETTERS": settings.topic_dead_letters,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_every_demo_comment_arrives_once_as_a_valid_record(
+    settings: Settings, demo_site: DemoSite, comments: list[DemoComment]
+) -> None:
+    done = yuqing(settings, "crawl", "demo_reviews", "demo_api", "--base-url", demo_site.base_url)
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads(done.stdout)
+    assert summary["demo_reviews"]["produced"] == len(demo_site.html)
+    assert summary["demo_api"]["produced"] == len(demo_site.api)
+
+    messages = read_topic(settings, settings.topic_comments)
+    assert Counter(m.key.decode() for m in messages) == Counter(c.record_id for c in comments)
+    records = {m.key.decode(): parse_record(m.value) for m in messages}
+    for comment in comments:
+        record = records[comment.record_id]
+        assert (record.source, record.text, record.author, record.published_at) == (
+            comment.source,
+            comment.text,
+            comment.author,
+            comment.published_at,
+        )
+    assert read_topic(settings, settings.topic_dead_letters) == []
+
+
+def test_crawl_fails_loudly_without_a_broker(demo_site: DemoSite) -> None:
+    nowhere = Settings(kafka_bootstrap=f"127.0.0.1:{free_port()}", kafka_timeout_s=2)
+    done = yuqing(nowhere, "crawl", "demo_api", "--base-url", demo_site.base_url)
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["demo_api"]["ok"] is False
+
+
+def test_unknown_spider_is_refused() -> None:
+    done = yuqing(Settings(kafka_bootstrap=f"127.0.0.1:{free_port()}"), "crawl", "no_such_spider")
+    assert done.returncode == 2 and "no_such_spider" in done.stderr
