@@ -1,0 +1,1 @@
+"""Sentiment models: labelled data, the LSTM, training, evaluation and Beam model handlers."""

@@ -1,0 +1,111 @@
+"""The scoring contract between the sentiment models and the Beam pipeline.
+
+The pipeline knows nothing about a model beyond :class:`Scorer`: it encodes each cleaned,
+segmented comment into a 1-D tensor, runs ``RunInference(KeyedModelHandler(handler))`` on
+``(comment_id, tensor)`` pairs and reads P(negative) from each result. Comments differ in
+length, so every handler pads its own batch instead of Beam's default ``torch.stack``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+from apache_beam.ml.inference.pytorch_inference import PytorchModelHandlerTensor
+from torch.nn.utils.rnn import pad_sequence
+
+from models.data import NEGATIVE
+from models.lstm import PAD, BiLSTMClassifier, CharVocab
+from pipeline.config import Settings
+
+
+class Scorer(Protocol):
+    name: str
+    version: str
+
+    def encode(self, text: str, tokens: list[str]) -> torch.Tensor: ...
+
+    def model_handler(self) -> ModelHandler: ...
+
+    def negative_probability(self, result: PredictionResult) -> float: ...
+
+
+def padded_inference_fn(
+    batch: Sequence[torch.Tensor],
+    model: torch.nn.Module,
+    device: torch.device | str,
+    inference_args: dict[str, Any] | None = None,
+    model_id: str | None = None,
+) -> Iterable[PredictionResult]:
+    """Pad a batch of id sequences with ``PAD`` and return each example's class probabilities."""
+    with torch.no_grad():
+        ids = pad_sequence(list(batch), batch_first=True, padding_value=PAD).to(device)
+        probabilities = torch.softmax(model(ids, **(inference_args or {})), dim=-1).cpu()
+    return [PredictionResult(x, p, model_id) for x, p in zip(batch, probabilities, strict=True)]
+
+
+class SingleThreadTensorHandler(PytorchModelHandlerTensor):
+    """Beam's PyTorch handler, loading the model with one intra-op thread per worker.
+
+    Beam already runs one model per worker process; torch's own thread pool on top of that
+    oversubscribes the cores and makes scoring slower, not faster.
+    """
+
+    def load_model(self) -> torch.nn.Module:
+        torch.set_num_threads(1)
+        return super().load_model()
+
+
+def beam_device(device: str) -> str:
+    """Our ``auto``/``cpu``/``cuda`` setting in Beam's ``CPU``/``GPU`` words."""
+    if device == "auto":
+        return "GPU" if torch.cuda.is_available() else "CPU"
+    return "GPU" if device == "cuda" else "CPU"
+
+
+class LstmScorer:
+    """Scores with a trained character BiLSTM artifact directory (see ``models.lstm``)."""
+
+    name = "lstm"
+
+    def __init__(self, directory: Path, device: str = "auto", batch_size: int = 64) -> None:
+        self.directory = Path(directory)
+        self.card = json.loads((self.directory / "card.json").read_text(encoding="utf-8"))
+        self.version: str = self.card["version"]
+        self.vocab = CharVocab.load(self.directory / "vocab.json")
+        self.device = device
+        self.batch_size = batch_size
+
+    def encode(self, text: str, tokens: list[str]) -> torch.Tensor:
+        """Character ids of the cleaned text; the LSTM reads characters, so ``tokens`` is unused."""
+        return torch.tensor(self.vocab.encode(text), dtype=torch.long)
+
+    def model_handler(self) -> ModelHandler:
+        return SingleThreadTensorHandler(
+            state_dict_path=str(self.directory / "model.pt"),
+            model_class=BiLSTMClassifier,
+            model_params=self.card["model_params"],
+            device=beam_device(self.device),
+            inference_fn=padded_inference_fn,
+            min_batch_size=self.batch_size,
+            max_batch_size=self.batch_size,
+            load_model_args={"weights_only": True},
+        )
+
+    def negative_probability(self, result: PredictionResult) -> float:
+        return float(result.inference[NEGATIVE])
+
+
+def load_scorer(settings: Settings) -> Scorer:
+    """The scorer that ``settings.model`` names, loaded from ``settings.model_path``."""
+    if settings.model == "lstm":
+        return LstmScorer(settings.model_path, settings.device, settings.batch_size)
+    if settings.model == "bert":
+        from models.bert import BertScorer  # transformers loads only when BERT is chosen
+
+        return BertScorer(settings.model_path, settings.device, settings.batch_size)
+    raise ValueError(f"no scorer for model {settings.model!r}")

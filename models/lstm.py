@@ -1,0 +1,134 @@
+"""A character-level BiLSTM sentiment classifier and its character vocabulary.
+
+Characters, not jieba words: the reviews are short and full of typos and slang, and a
+character vocabulary of a few thousand entries covers them with almost no unknowns. The
+constructor takes only plain numbers so that Beam's PyTorch handler can rebuild the module
+from ``model_params`` stored in the model card.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pad_sequence
+
+PAD, UNK = 0, 1
+
+
+class CharVocab:
+    """Maps characters to ids; id 0 pads, id 1 stands for any character unseen in training."""
+
+    def __init__(self, chars: Iterable[str], max_len: int = 200) -> None:
+        self.chars = list(chars)
+        self.max_len = max_len
+        self._index = {char: i + 2 for i, char in enumerate(self.chars)}
+
+    @classmethod
+    def build(cls, texts: Iterable[str], min_count: int = 2, max_len: int = 200) -> CharVocab:
+        """Keep characters seen ``min_count`` times, so one-off characters train the UNK id."""
+        counts = Counter(char for text in texts for char in text)
+        kept = sorted(char for char, n in counts.items() if n >= min_count)
+        return cls(kept, max_len=max_len)
+
+    def __len__(self) -> int:
+        return len(self.chars) + 2
+
+    def encode(self, text: str) -> list[int]:
+        """Ids of the first ``max_len`` characters; long reviews state their verdict early."""
+        return [self._index.get(char, UNK) for char in text[: self.max_len]] or [UNK]
+
+    def save(self, path: Path) -> None:
+        payload = {"max_len": self.max_len, "chars": self.chars}
+        path.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> CharVocab:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        return cls(payload["chars"], max_len=payload["max_len"])
+
+
+def reverse_valid(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence's first ``length`` steps and leave its padding where it is.
+
+    Its own inverse. It lets a plain left-to-right LSTM read every comment backwards from its
+    real last character, which ``nn.LSTM(bidirectional=True)`` on padded input does not do.
+    """
+    steps = torch.arange(x.size(1), device=x.device)[None, :]
+    last = lengths[:, None] - 1
+    index = torch.where(steps <= last, last - steps, steps)
+    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+
+
+class BiLSTMClassifier(nn.Module):
+    """Embedding → BiLSTM → max- and mean-pooling over the real characters → two logits.
+
+    The two directions are separate LSTMs over padded batches rather than one packed
+    bidirectional LSTM: on the CPU the packed backward pass was several times slower. Padding
+    only ever follows the real characters in either direction, so a comment gets the same score
+    whatever else shares its batch.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embed_dim: int = 128,
+        hidden_dim: int = 128,
+        dropout: float = 0.3,
+        num_classes: int = 2,
+    ) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
+        self.forward_lstm = nn.LSTM(embed_dim, hidden_dim, batch_first=True)
+        self.backward_lstm = nn.LSTM(embed_dim, hidden_dim, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(4 * hidden_dim, num_classes)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        """Logits for a ``(batch, time)`` batch of ids padded with ``PAD``."""
+        lengths = (ids != PAD).sum(dim=1).clamp(min=1)
+        embedded = self.dropout(self.embedding(ids))
+        ahead = self.forward_lstm(embedded)[0]
+        behind = reverse_valid(self.backward_lstm(reverse_valid(embedded, lengths))[0], lengths)
+        outputs = torch.cat([ahead, behind], dim=-1)
+        steps = torch.arange(ids.size(1), device=ids.device)
+        mask = (steps[None, :] < lengths[:, None]).unsqueeze(-1)
+        max_pool = outputs.masked_fill(~mask, float("-inf")).max(dim=1).values
+        mean_pool = (outputs * mask).sum(dim=1) / lengths[:, None]
+        return self.head(self.dropout(torch.cat([max_pool, mean_pool], dim=1)))
+
+
+@torch.no_grad()
+def negative_probabilities(
+    model: nn.Module, sequences: list[list[int]], batch_size: int = 256
+) -> torch.Tensor:
+    """P(negative) for each id sequence, in order; batches sorted by length to cut padding."""
+    model.eval()
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    result = torch.empty(len(sequences))
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        ids = pad_sequence([torch.tensor(sequences[i]) for i in chunk], batch_first=True)
+        result[chunk] = torch.softmax(model(ids), dim=-1)[:, 1]
+    return result
+
+
+def save_artifact(directory: Path, model: nn.Module, vocab: CharVocab, card: dict) -> None:
+    """``model.pt`` (state_dict), ``vocab.json`` and ``card.json``: all a scorer needs."""
+    directory.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), directory / "model.pt")
+    vocab.save(directory / "vocab.json")
+    text = json.dumps(card, ensure_ascii=False, indent=2) + "\n"
+    (directory / "card.json").write_text(text, encoding="utf-8")
+
+
+def load_artifact(directory: Path) -> tuple[BiLSTMClassifier, CharVocab, dict]:
+    """Rebuild the model from its card's ``model_params`` and its weights, on the CPU."""
+    card = json.loads((directory / "card.json").read_text(encoding="utf-8"))
+    model = BiLSTMClassifier(**card["model_params"])
+    model.load_state_dict(torch.load(directory / "model.pt", map_location="cpu", weights_only=True))
+    return model.eval(), CharVocab.load(directory / "vocab.json"), card
