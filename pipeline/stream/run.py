@@ -1,4 +1,6 @@
-"""The streaming job: ReadComments → Parse → Prepare → Encode → Score → Decide → WriteAlerts.
+"""The streaming job, one comment's path from Kafka to the store.
+
+ReadComments → Parse → CleanCorrectSegment → Encode → Score → Decide → WriteAlerts.
 
 App flags are parsed here; every other flag goes to Beam's ``PipelineOptions`` unchanged, so the
 same job runs on the local FnApiRunner or, with ``--runner=FlinkRunner`` or ``DataflowRunner``,
@@ -24,11 +26,13 @@ from pipeline.stream.transforms import (
     DEAD,
     Decide,
     ParseRecord,
-    PrepareText,
     WriteRows,
     dead_letter_row,
     failed_inference_letters,
+    prepared,
+    rejected_letter,
 )
+from pipeline.text.beam import REJECTED, ProcessText
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +58,14 @@ def build(pipeline: beam.Pipeline, settings: Settings, idle_stop_s: float | None
     messages = pipeline | "ReadComments" >> ReadComments(settings, settings.topic_comments,
                                                          idle_stop_s)
     parsed = messages | "Parse" >> beam.ParDo(ParseRecord()).with_outputs(DEAD, main="ok")
-    prepared = parsed.ok | "Prepare" >> beam.ParDo(PrepareText(settings)).with_outputs(
-        DEAD, main="ok")
+    text = (
+        parsed.ok
+        | "KeyByRecord" >> beam.Map(lambda parsed: (parsed, parsed[0].text))
+        | "CleanCorrectSegment" >> ProcessText(settings)
+    )
     scored, failed = (
-        prepared.ok
+        text.processed
+        | "Prepared" >> beam.Map(prepared)
         | "Encode" >> beam.Map(lambda comment: (comment, scorer.encode(comment.clean_text,
                                                                         comment.tokens)))
         | "Score" >> RunInference(KeyedModelHandler(scorer.model_handler()))
@@ -74,7 +82,7 @@ def build(pipeline: beam.Pipeline, settings: Settings, idle_stop_s: float | None
     # the reading stage, so offsets are committed only after these writes.
     letters = {
         "Parse": parsed[DEAD],
-        "Prepare": prepared[DEAD],
+        "Text": text[REJECTED] | "RejectedLetters" >> beam.Map(rejected_letter),
         "Score": failed.failed_inferences | "SplitFailedBatches" >> beam.FlatMap(
             failed_inference_letters),
     }

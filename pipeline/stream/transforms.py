@@ -19,11 +19,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pipeline.alerts import Prepared, alert_row
-from pipeline.config import Settings
-from pipeline.records import DeadLetter, Lineage, RecordError, parse_record
+from pipeline.records import CommentRecord, DeadLetter, Lineage, RecordError, parse_record
 from pipeline.stream.source import KafkaMessage
-from pipeline.text.clean import TextRejected, clean
-from pipeline.text.segment import Segmenter
+from pipeline.text.stage import ProcessedText
 
 log = logging.getLogger(__name__)
 
@@ -47,28 +45,16 @@ class ParseRecord(beam.DoFn):
         yield record, _lineage(message)
 
 
-class PrepareText(beam.DoFn):
-    """Clean and segment; the jieba dictionary loads once per worker."""
+def prepared(element: tuple[tuple[CommentRecord, Lineage], ProcessedText]) -> Prepared:
+    (record, lineage), text = element
+    return Prepared(record=record, lineage=lineage, clean_text=text.text, tokens=list(text.tokens),
+                    keywords=list(text.keywords))
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
 
-    def setup(self) -> None:
-        self._segmenter = Segmenter(self._settings.keywords)
-
-    def process(self, element: tuple[Any, Lineage]) -> Iterator[Any]:
-        record, lineage = element
-        try:
-            text = clean(record.text, max_chars=self._settings.max_text_chars)
-        except TextRejected as exc:
-            yield beam.pvalue.TaggedOutput(DEAD, DeadLetter(
-                stage="clean", reason=exc.reason, raw=record.kafka_value(), record_id=record.id,
-                lineage=lineage))
-            return
-        tokens = self._segmenter.cut(text)
-        keywords = [word for word in self._settings.keywords if word in text]
-        yield Prepared(record=record, lineage=lineage, clean_text=text, tokens=tokens,
-                       keywords=keywords)
+def rejected_letter(element: tuple[tuple[CommentRecord, Lineage], str]) -> DeadLetter:
+    (record, lineage), reason = element
+    return DeadLetter(stage="text", reason=reason, raw=record.kafka_value(), record_id=record.id,
+                      lineage=lineage)
 
 
 class Decide(beam.DoFn):

@@ -24,8 +24,10 @@ _TAG = re.compile(r"<[a-zA-Z/!][^<>]*>")
 _URL = re.compile(r"(?:https?://|www\.)[\x21-\x7e]+", re.IGNORECASE)
 _MENTION = re.compile(r"(?:回复)?@[\w\u4e00-\u9fff\-]{1,30}[:：]?")
 _TOPIC = re.compile(r"#([^#\n]{1,40})#")
-_INVISIBLE = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u2060\ufeff\ufe0e\ufe0f]")
-_REPEAT = re.compile(r"(\[[^\[\]]{1,8}\]|[^\d\s])\1{%d,}" % MAX_REPEAT)
+_INVISIBLE = re.compile(
+    r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u2060\ufeff\ufe0e\ufe0f]"
+)
+_REPEAT = re.compile(rf"(\[[^\[\]]{{1,8}}\]|[^\d\s])\1{{{MAX_REPEAT},}}")
 _SPACE = re.compile(r"\s+")
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
@@ -54,7 +56,7 @@ def fold_width(text: str) -> str:
 
 
 def drop_links_and_mentions(text: str) -> str:
-    """URLs and @mentions name nobody's opinion; topics keep their words, which often name a brand."""
+    """URLs and @mentions state no opinion; topics keep their words, which often name a brand."""
     text = _MENTION.sub(" ", _URL.sub(" ", text))
     return _TOPIC.sub(lambda match: f" {match.group(1).strip()} ", text)
 
@@ -65,7 +67,7 @@ def to_simplified(text: str) -> str:
 
 
 def bound_repeats(text: str) -> str:
-    """Stretched characters and emoticons are cut to ``MAX_REPEAT``; digits are left alone (prices)."""
+    """Stretched characters and emoticons are cut to ``MAX_REPEAT``; digits stay (prices)."""
     return _REPEAT.sub(lambda match: match.group(1) * MAX_REPEAT, text)
 
 

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from pipeline.text.clean import EMOTICON
+from pipeline.text.lexicon import MAX_WORD, Lexicon
 from pipeline.text.lm import BOUND, NgramModel
-from pipeline.text.resources import CorrectorParams, load_confusions, load_model
+from pipeline.text.resources import CorrectorParams, load_confusions, load_lexicon, load_model
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,13 @@ class Corrector:
     """Corrects a batch of texts; protected terms (brands, products) are never touched."""
 
     def __init__(
-        self, model: NgramModel, confusions: dict[str, dict[str, int]], params: CorrectorParams
+        self,
+        model: NgramModel,
+        lexicon: Lexicon,
+        confusions: dict[str, dict[str, int]],
+        params: CorrectorParams,
     ) -> None:
-        self.model, self.params = model, params
+        self.model, self.lexicon, self.params = model, lexicon, params
         self._chars = {index: char for char, index in model.vocab.items()}
         offsets, candidates, kinds = [0], [], []
         for index in range(max(model.vocab.values()) + 1):
@@ -58,73 +63,109 @@ class Corrector:
     def load(cls, params: CorrectorParams | None = None) -> Corrector:
         """The default corrector; builds the cached LM first if it is missing."""
         params = params or CorrectorParams()
-        return cls(load_model(params), load_confusions(), params)
+        model = load_model(params)
+        return cls(model, load_lexicon(params), load_confusions(), params)
 
     def correct(self, text: str, protected: Iterable[str] = ()) -> Correction:
         return self.correct_batch([text], protected)[0]
 
-    def correct_batch(self, texts: Sequence[str], protected: Iterable[str] = ()) -> list[Correction]:
+    def correct_batch(
+        self, texts: Sequence[str], protected: Iterable[str] = ()
+    ) -> list[Correction]:
         """Each text with its edits; several passes let one fix give context to the next."""
         words = [word for word in protected if word]
         current = list(texts)
         edits: list[list[Edit]] = [[] for _ in texts]
+        pending = list(range(len(texts)))
         for _ in range(self.params.passes):
-            found = self._one_pass(current, words)
-            if not any(found):
+            if not pending:
                 break
-            for index, new_edits in enumerate(found):
+            found = self._one_pass([current[i] for i in pending], words)
+            pending = [index for index, new_edits in zip(pending, found, strict=True) if new_edits]
+            for index, new_edits in zip(pending, [f for f in found if f], strict=True):
                 chars = list(current[index])
                 for edit in new_edits:
                     chars[edit.position] = edit.replacement
                 current[index] = "".join(chars)
                 edits[index] += new_edits
         return [
-            Correction(text, tuple(sorted(_net(texts[i], text, edits[i]), key=lambda e: e.position)))
+            Correction(text, tuple(sorted(_net(texts[i], text, edits[i]), key=_position)))
             for i, text in enumerate(current)
         ]
 
     def _one_pass(self, texts: Sequence[str], protected: Sequence[str]) -> list[list[Edit]]:
-        reach = self.model.order - 1
-        pad = np.full(reach, BOUND)
-        ids, owner, editable, starts = [pad], [pad * 0 - 1], [pad < 0], []
+        """Score every twin of every suspicious character of every text in one go."""
+        pad = np.full(max(self.model.order, MAX_WORD), BOUND)
+        ids, owner, editable, starts = [pad], [np.full(len(pad), -1)], [pad < 0], []
         for index, text in enumerate(texts):
             starts.append(sum(len(part) for part in ids))
             ids += [self.model.ids(text), pad]
-            owner += [np.full(len(text), index), pad * 0 - 1]
+            owner += [np.full(len(text), index), np.full(len(pad), -1)]
             editable += [~_frozen(text, protected), pad < 0]
         sequence, owners = np.concatenate(ids), np.concatenate(owner)
         positions = np.flatnonzero((sequence > BOUND) & np.concatenate(editable))
+        has_twins = self._offsets[sequence[positions] + 1] > self._offsets[sequence[positions]]
+        positions = positions[has_twins]
+        as_written = self._local_scores(sequence, positions, sequence[positions])
+        suspicious = as_written < self.params.suspicion
+        positions, as_written = positions[suspicious], as_written[suspicious]
         counts = self._offsets[sequence[positions] + 1] - self._offsets[sequence[positions]]
         rows = np.repeat(positions, counts)
         first = np.repeat(self._offsets[sequence[positions]] - np.cumsum(counts) + counts, counts)
         picks = first + np.arange(len(rows))
-        gains = self._local_scores(sequence, rows, self._candidates[picks]) + self._priors[picks]
-        gains -= self._local_scores(sequence, positions, sequence[positions])[
-            np.repeat(np.arange(len(positions)), counts)
-        ]
+        twins = self._candidates[picks]
+        gains = self._local_scores(sequence, rows, twins) + self._priors[picks]
+        gains -= np.repeat(as_written, counts)
+        gains += self._word_evidence(sequence, rows, twins, gains)
         result: list[list[Edit]] = [[] for _ in texts]
-        order = np.argsort(-gains, kind="stable")
-        taken: dict[int, list[int]] = {}
-        for row in order[gains[order] > self.params.threshold]:
-            position, text_index = int(rows[row]), int(owners[rows[row]])
-            nearby = taken.setdefault(text_index, [])
-            if any(abs(position - other) <= reach for other in nearby):
-                continue
-            nearby.append(position)
-            offset = position - starts[text_index]
-            replacement = self._chars[int(self._candidates[picks[row]])]
-            result[text_index].append(
-                Edit(offset, texts[text_index][offset], replacement, float(gains[row]))
-            )
+        for row in self._best_rows(rows, owners[rows], gains):
+            index = int(owners[rows[row]])
+            offset = int(rows[row]) - starts[index]
+            replacement = self._chars[int(twins[row])]
+            result[index].append(Edit(offset, texts[index][offset], replacement, float(gains[row])))
         return result
 
-    def _local_scores(self, sequence: np.ndarray, rows: np.ndarray, chars: np.ndarray) -> np.ndarray:
-        """LM log-probability of the n-grams that touch each row's position, with its char swapped."""
+    def _best_rows(self, rows: np.ndarray, owners: np.ndarray, gains: np.ndarray) -> list[int]:
+        """Rows over the threshold, best first, at most one among n-gram neighbours: two edits
+        that share an n-gram were each scored against the other's error, so only the stronger
+        one is trusted now and the next pass re-scores the other in corrected context."""
+        reach = self.model.order - 1
+        chosen: list[int] = []
+        taken: dict[int, list[int]] = {}
+        order = np.argsort(-gains, kind="stable")
+        for row in order[gains[order] > self.params.threshold]:
+            nearby = taken.setdefault(int(owners[row]), [])
+            if all(abs(int(rows[row]) - other) > reach for other in nearby):
+                nearby.append(int(rows[row]))
+                chosen.append(int(row))
+        return chosen
+
+    def _word_evidence(
+        self, sequence: np.ndarray, rows: np.ndarray, chars: np.ndarray, gains: np.ndarray
+    ) -> np.ndarray:
+        """A bonus for swaps that turn a broken word into a word, a malus for breaking one.
+
+        Only rows that could cross the threshold are looked up; the rest get nothing.
+        """
+        bonus = np.zeros(len(rows), dtype=np.float32)
+        near = np.flatnonzero(gains > self.params.threshold - self.params.word_bonus)
+        fixes = self.lexicon.covered(sequence, rows[near], chars[near])
+        was_word = self.lexicon.covered(sequence, rows[near], sequence[rows[near]])
+        bonus[near] = np.where(fixes & ~was_word, self.params.word_bonus, 0.0) - np.where(
+            was_word & ~fixes, self.params.word_malus, 0.0
+        )
+        return bonus
+
+    def _local_scores(
+        self, sequence: np.ndarray, rows: np.ndarray, chars: np.ndarray
+    ) -> np.ndarray:
+        """LM log-probability of the n-grams touching each row's position, its char swapped."""
         order = self.model.order
         view = np.lib.stride_tricks.sliding_window_view(sequence, 2 * order - 1)
         windows = view[rows - order + 1].copy()
         windows[:, order - 1] = chars
-        return sum(self.model.logprob(windows[:, t : t + order]) for t in range(order))
+        terms = np.concatenate([windows[:, t : t + order] for t in range(order)])
+        return self.model.logprob(terms).reshape(order, len(rows)).sum(axis=0)
 
 
 def _frozen(text: str, protected: Sequence[str]) -> np.ndarray:
@@ -141,9 +182,15 @@ def _frozen(text: str, protected: Sequence[str]) -> np.ndarray:
     return mask
 
 
+def _position(edit: Edit) -> int:
+    return edit.position
+
+
 def _net(original: str, corrected: str, edits: list[Edit]) -> list[Edit]:
     """Edits of later passes may undo earlier ones; report only what changed in the end."""
     latest = {edit.position: edit for edit in edits}
     return [
-        Edit(p, original[p], e.replacement, e.gain) for p, e in latest.items() if original[p] != corrected[p]
+        Edit(p, original[p], e.replacement, e.gain)
+        for p, e in latest.items()
+        if original[p] != corrected[p]
     ]

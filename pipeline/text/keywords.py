@@ -28,23 +28,11 @@ class KeywordMatcher:
     """Finds every configured keyword in a text; the alert says what it concerns with these."""
 
     def __init__(self, keywords: Iterable[str]) -> None:
-        self._keywords = {fold_keyword(word.strip()): word.strip() for word in keywords if word.strip()}
+        words = [word.strip() for word in keywords if word.strip()]
+        self._keywords = {fold_keyword(word): word for word in words}
 
     def match(self, text: str) -> list[str]:
         """Configured spellings of the keywords in ``text``, in order of first appearance."""
         folded = fold_keyword(text)
         found = [(folded.find(key), -len(key), word) for key, word in self._keywords.items()]
         return [word for position, _, word in sorted(found) if position >= 0]
-
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        """Where keywords sit in ``text``, so the corrector can leave those characters alone."""
-        folded = fold_keyword(text)
-        if len(folded) != len(text):
-            folded = text.casefold()
-        spans: list[tuple[int, int]] = []
-        for key in self._keywords:
-            start = folded.find(key)
-            while start >= 0:
-                spans.append((start, start + len(key)))
-                start = folded.find(key, start + 1)
-        return sorted(spans)

@@ -54,7 +54,12 @@ def sentence_metrics(
     detection_p, detection_r = detected / max(changed, 1), detected / max(wrong, 1)
     precision, recall = corrected / max(changed, 1), corrected / max(wrong, 1)
     return SentenceMetrics(
-        detection_p, detection_r, _f1(detection_p, detection_r),
-        precision, recall, _f1(precision, recall),
-        false_alarms / max(clean, 1), len(sources),
+        detection_p,
+        detection_r,
+        _f1(detection_p, detection_r),
+        precision,
+        recall,
+        _f1(precision, recall),
+        false_alarms / max(clean, 1),
+        len(sources),
     )

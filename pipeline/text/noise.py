@@ -18,8 +18,12 @@ KIND_WEIGHTS = (0.5, 0.25, 0.25)
 
 
 def _swap(char: str, kinds: Sequence[int], rng: random.Random, confusions: dict) -> str:
+    """A twin drawn by its frequency: an input method offers common characters first, so real
+    typos are common characters that half fit, not rare ones that stick out."""
     twins = [twin for twin, kind in confusions.get(char, {}).items() if kind in kinds]
-    return rng.choice(twins) if twins else char
+    frequency = corpus.char_frequencies()
+    weights = [frequency.get(twin, 0) + 1 for twin in twins]
+    return rng.choices(twins, weights)[0] if twins else char
 
 
 def with_errors(text: str, count: int, rng: random.Random, confusions: dict) -> str:
@@ -39,11 +43,13 @@ def with_homophones(text: str, rate: float, rng: random.Random, confusions: dict
     )
 
 
-def dev_pairs(seed: int = 0, error_share: float = 0.5) -> list[tuple[str, str]]:
-    """(source, target) sentences of 8–80 characters from the held-out text; about half with errors."""
+def dev_pairs(
+    seed: int = 0, error_share: float = 0.5, sources: tuple[str, ...] = corpus.SOURCES
+) -> list[tuple[str, str]]:
+    """(source, target) sentences of 8–80 characters of held-out text, about half with errors."""
     rng, confusions = random.Random(seed), corpus.confusion_sets()
     pairs = []
-    for sentence in corpus.holdout_sentences():
+    for sentence in corpus.holdout_sentences(sources):
         for part in re.split(r"(?<=[。！？!?])", sentence):
             if 8 <= len(part) <= 80:
                 errors = rng.choice((1, 1, 2)) if rng.random() < error_share else 0

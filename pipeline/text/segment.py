@@ -1,4 +1,4 @@
-"""Word segmentation with jieba's precise mode, protected terms kept whole, one tokenizer per process.
+"""Word segmentation: jieba precise mode, protected terms kept whole, one tokenizer a process.
 
 jieba's user dictionary only makes a name *likely* to survive; the alert rules need a guarantee, so
 protected terms and emoticons are cut out first and jieba only sees the text between them.
