@@ -30,6 +30,8 @@ from pipeline.stream.run import run as run_pipeline
 log = logging.getLogger(__name__)
 
 SPIDERS = ("demo_reviews", "demo_api")
+# Brands the held-out reviews really mention, watched when the operator configured none.
+DEMO_KEYWORDS = ["携程", "当当", "京东", "联想", "华硕", "三星", "如家"]
 CRAWL_TIMEOUT_S = 300
 
 
@@ -65,7 +67,8 @@ def run_demo(settings: Settings, *, limit: int | None = None, top: int = 10,
     logs.mkdir(parents=True, exist_ok=True)
     comments = demo_comments(limit)
     with EmbeddedBroker(log_path=logs / "broker.log") as broker, DemoSite(comments) as site:
-        settings = settings.model_copy(update={"kafka_bootstrap": broker.bootstrap})
+        settings = settings.model_copy(update={"kafka_bootstrap": broker.bootstrap,
+                                               "keywords": settings.keywords or DEMO_KEYWORDS})
         ensure_topics(settings)
         log.info("demo site with %d comments on %s", len(comments), site.base_url)
         crawled = crawl_in_subprocess(settings, site.base_url, logs / "crawl.log")

@@ -64,8 +64,9 @@ def print_alerts(alerts: Sequence[Alert], fmt: Format, console: Console | None =
         writer.writerows(rows)
     else:
         table = Table(title=f"{len(rows)} alerts", show_lines=False)
-        for column in ("score", "source", "text", "kafka"):
+        for column in ("score", "source", "keywords", "text", "kafka"):
             table.add_column(column, overflow="fold", max_width=60 if column == "text" else None)
         for row in rows:
-            table.add_row(f"{row['score']:.3f}", row["source"], row["text"][:120], row["kafka"])
+            table.add_row(f"{row['score']:.3f}", row["source"], ",".join(row["keywords"]),
+                          row["text"][:120], row["kafka"])
         (console or Console()).print(table)

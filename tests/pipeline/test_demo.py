@@ -37,3 +37,15 @@ def test_demo_scores_every_comment_and_alerts_exactly_the_negatives(tmp_path: Pa
     assert all(alert.model_version == version for alert in alerts)
     assert [a.score for a in report.top_alerts] == sorted((a.score for a in alerts),
                                                           reverse=True)[:10]
+
+
+def test_demo_alerts_say_which_watched_brand_they_concern(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}", keywords=["携程", "当当"],
+                        alert_threshold=0.5)
+    run_demo(settings, limit=300, idle_stop_s=2)
+    with Session(make_engine(settings.database_url)) as session:
+        alerts = session.query(Alert).all()
+    tagged = [alert for alert in alerts if alert.keywords]
+    assert tagged, "some negative held-out reviews mention 携程 or 当当"
+    for alert in alerts:
+        assert alert.keywords == [k for k in ("携程", "当当") if k in alert.clean_text]
