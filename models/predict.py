@@ -1,8 +1,8 @@
 """Score texts outside Beam through exactly the pipeline's steps and the model's own handler.
 
 Evaluation, the ``yuqing score`` command and anything else that scores offline go through
-:class:`Predictor`, so a model is judged on the same cleaning, segmentation, encoding, padding
-and probability read-out that the streaming job applies to live comments.
+:class:`Predictor`, so a model is judged on the same text stage (clean, correct, segment),
+encoding, padding and probability read-out that the streaming job applies to live comments.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from models.handlers import Scorer, load_scorer
 from pipeline.config import Settings
-from pipeline.text.clean import TextRejected, clean
-from pipeline.text.segment import Segmenter
+from pipeline.text.clean import TextRejected
+from pipeline.text.stage import TextStage
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
@@ -40,7 +40,7 @@ class Predictor:
     def __init__(self, settings: Settings, scorer: Scorer | None = None) -> None:
         self.settings = settings
         self.scorer = scorer or load_scorer(settings)
-        self.segmenter = Segmenter(settings.keywords)
+        self.text_stage = TextStage.load(settings)
         self.handler = self.scorer.model_handler()
         self.model = self.handler.load_model()
 
@@ -52,12 +52,11 @@ class Predictor:
 
     def _score_batch(self, texts: list[str]) -> list[Scored]:
         encoded, rejected = {}, {}
-        for i, text in enumerate(texts):
-            try:
-                cleaned = clean(text, max_chars=self.settings.max_text_chars)
-                encoded[i] = self.scorer.encode(cleaned, self.segmenter.cut(cleaned))
-            except TextRejected as exc:
-                rejected[i] = exc.reason
+        for i, processed in enumerate(self.text_stage.process_batch(texts)):
+            if isinstance(processed, TextRejected):
+                rejected[i] = processed.reason
+            else:
+                encoded[i] = self.scorer.encode(processed.text, list(processed.tokens))
         batch = list(encoded.values())
         results = self.handler.run_inference(batch, self.model) if batch else []
         scores = dict(zip(encoded, map(self.scorer.negative_probability, results), strict=True))

