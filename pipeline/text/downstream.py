@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pipeline.config import Settings
 from pipeline.text.corpus import confusion_sets
 from pipeline.text.correct import Corrector
 from pipeline.text.noise import with_homophones
 
+if TYPE_CHECKING:
+    from models.predict import Predictor
 
-def _accuracy(predictor: object, texts: Sequence[str], labels: Sequence[int]) -> float:
-    scored = list(predictor.score(texts))  # type: ignore[attr-defined]
+
+def _accuracy(predictor: Predictor, texts: Sequence[str], labels: Sequence[int]) -> float:
+    scored = list(predictor.score(texts))
     hits = sum(
         s.score is not None and int(s.score >= 0.5) == label
         for s, label in zip(scored, labels, strict=True)
@@ -38,7 +42,8 @@ def typo_accuracy(
     typo_texts = [with_homophones(text, rate, rng, confusions) for text in clean_texts]
     corrected = [result.text for result in corrector.correct_batch(typo_texts)]
     labels = [example.label for example in examples]
-    predictor = Predictor(settings)
+    # The predictor must not correct on its own: the "typos" arm measures uncorrected text.
+    predictor = Predictor(settings.model_copy(update={"correct_text": False}))
     return {
         "model": f"{predictor.scorer.name}-{predictor.scorer.version}",
         "reviews": len(examples),

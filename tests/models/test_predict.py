@@ -45,3 +45,11 @@ def test_score_command_prints_one_json_line_per_comment(tiny_artifact: Path) -> 
     assert "error" in rows[1]
     for row in (rows[0], rows[2]):
         assert row["label"] == ("negative" if row["score"] >= 0.5 else "positive")
+
+
+def test_predictor_corrects_like_the_pipeline_unless_told_not_to(tiny_artifact: Path) -> None:
+    settings = Settings(model_path=tiny_artifact, device="cpu")
+    uncorrected = settings.model_copy(update={"correct_text": False})
+    fixed = Predictor(settings).text_stage.process("对不气")
+    kept = Predictor(uncorrected).text_stage.process("对不气")
+    assert (fixed.text, kept.text) == ("对不起", "对不气")
