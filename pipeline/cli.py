@@ -65,7 +65,7 @@ def run(
     until_idle: float | None = typer.Option(
         None, metavar="SECONDS", help="Stop once every partition has been idle this long."),
 ) -> None:
-    """Run the streaming pipeline: Kafka → clean → segment → score → alerts in the store.
+    """Run the streaming pipeline: Kafka → text stage → score → alerts in the store.
 
     Without --until-idle it runs until stopped. Unknown options go to Beam unchanged, e.g.
     --runner=FlinkRunner --flink_master=host:8081.
