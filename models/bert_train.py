@@ -24,9 +24,8 @@ from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 
 from models.bert import MAX_LENGTH, classify, load_classifier, load_tokenizer, pick_device
 from models.bert_card import describe_hardware, model_card
-from models.data import data_hash, load_examples
+from models.data import cleaned_pairs, data_hash, load_examples
 from pipeline.config import REPO_ROOT
-from pipeline.text.clean import TextRejected, clean
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +55,6 @@ class TrainConfig:
         return f"bert-{digest[:10]}"
 
 
-def cleaned(text: str) -> str | None:
-    """The pipeline's own cleaning, so that the model trains on text as it will score it."""
-    try:
-        return clean(text)
-    except TextRejected:
-        return None
-
-
 def encode_splits(config: TrainConfig, generator: torch.Generator) -> dict[str, Split]:
     tokenizer = load_tokenizer(config.base, config.max_length)
     splits = {}
@@ -72,7 +63,7 @@ def encode_splits(config: TrainConfig, generator: torch.Generator) -> dict[str, 
         if name == "train":
             order = torch.randperm(len(examples), generator=generator).tolist()
             examples = [examples[i] for i in order][: config.max_train or None]
-        pairs = [(text, x.label) for x in examples if (text := cleaned(x.text)) is not None]
+        pairs = cleaned_pairs(examples)
         encodings = tokenizer.encode_batch([text for text, _ in pairs])
         splits[name] = ([torch.tensor(e.ids) for e in encodings], [label for _, label in pairs])
     return splits

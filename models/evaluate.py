@@ -20,10 +20,10 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from models.data import NEGATIVE, POSITIVE, Example, load_examples
+from models.data import NEGATIVE, POSITIVE, Example, cleaned_pairs, load_examples
 from models.predict import Predictor
 from pipeline.config import Settings
-from pipeline.text.clean import TextRejected, clean
+from pipeline.text.clean import clean
 
 CLASSES = {"negative": NEGATIVE, "positive": POSITIVE}
 
@@ -45,12 +45,7 @@ def expected_calibration_error(gold: np.ndarray, p_negative: np.ndarray, bins: i
 
 def baseline_predictions(train: list[Example], texts: list[str]) -> np.ndarray:
     """TF-IDF over character 1–3-grams + logistic regression, fitted on the train split."""
-    pairs = []
-    for example in train:
-        try:
-            pairs.append((clean(example.text), example.label))
-        except TextRejected:
-            continue
+    pairs = cleaned_pairs(train)
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), min_df=2, sublinear_tf=True)
     features = vectorizer.fit_transform([text for text, _ in pairs])
     classifier = LogisticRegression(C=10.0, max_iter=2000)

@@ -22,10 +22,9 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
 
-from models.data import SPLITS, Example, data_hash, load_examples
+from models.data import SPLITS, cleaned_pairs, data_hash, load_examples
 from models.embeddings import LAC_DIM, build_vocab, embedding_init
 from models.lstm import BiLSTMClassifier, CharVocab, negative_probabilities, save_artifact
-from pipeline.text.clean import TextRejected, clean
 
 LSTM_VERSION = "lstm-1.1.0"
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "artifacts" / "lstm"
@@ -48,17 +47,6 @@ class LstmConfig:
     pretrained: bool = True  # initialise character vectors from jieba's LAC embeddings
     ngram_buckets: int = 65536  # hashed character bi/trigram bag beside the LSTM; 0 = none
     limit: int | None = None  # use only the first N examples of each split (tests)
-
-
-def cleaned(examples: list[Example]) -> list[tuple[str, int]]:
-    """The pipeline's own cleaning, so training sees text exactly as scoring will."""
-    pairs = []
-    for example in examples:
-        try:
-            pairs.append((clean(example.text), example.label))
-        except TextRejected:
-            continue
-    return pairs
 
 
 def batches(data: Encoded, batch_size: int, rng: random.Random) -> list[Encoded]:
@@ -157,7 +145,7 @@ def train_lstm(
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
     started = time.perf_counter()
-    splits = {name: cleaned(load_examples(name)[: config.limit]) for name in SPLITS}
+    splits = {name: cleaned_pairs(load_examples(name)[: config.limit]) for name in SPLITS}
     texts = [text for text, _ in splits["train"]]
     vocab = (build_vocab if config.pretrained else CharVocab.build)(texts, max_len=config.max_len)
     encoded = {name: [(vocab.encode(t), y) for t, y in part] for name, part in splits.items()}
