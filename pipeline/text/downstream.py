@@ -45,7 +45,7 @@ def typo_accuracy(
     # The predictor must not correct on its own: the "typos" arm measures uncorrected text.
     predictor = Predictor(settings.model_copy(update={"correct_text": False}))
     return {
-        "model": f"{predictor.scorer.name}-{predictor.scorer.version}",
+        "model": predictor.scorer.version,
         "reviews": len(examples),
         "typo_rate": rate,
         "accuracy_clean": round(_accuracy(predictor, clean_texts, labels), 4),
