@@ -12,11 +12,21 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 SCHEMA_VERSION = 1
 
+# Bounds that the store's columns hold on every database; longer values are refused here, with
+# a reason, rather than failing the sink later.
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
+LongText = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
 
 
 def utcnow() -> datetime:
@@ -44,11 +54,19 @@ class CommentRecord(BaseModel):
     schema_version: Literal[1] = SCHEMA_VERSION
     id: NonEmpty
     source: NonEmpty
-    url: NonEmpty
-    text: Annotated[str, StringConstraints(min_length=1)]
-    author: str | None = None
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+    text: LongText
+    author: Annotated[str, StringConstraints(max_length=512)] | None = None
     published_at: datetime | None = None
     crawled_at: datetime = Field(default_factory=utcnow)
+
+    @field_validator("id", "source", "url", "text", "author")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # Valid JSON ("\u0000") but no PostgreSQL text column accepts it.
+        if value is not None and "\x00" in value:
+            raise ValueError("contains a NUL character")
+        return value
 
     def kafka_key(self) -> bytes:
         return self.id.encode("utf-8")
@@ -65,8 +83,10 @@ class RecordError(ValueError):
         self.reason = reason
 
 
-def parse_record(raw: bytes) -> CommentRecord:
+def parse_record(raw: bytes | None) -> CommentRecord:
     """Decode and validate one Kafka message value, or raise :class:`RecordError`."""
+    if raw is None:
+        raise RecordError("message has no value (a tombstone)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

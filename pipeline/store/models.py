@@ -15,7 +15,6 @@ def _now() -> datetime:
 
 intpk = Annotated[int, mapped_column(Integer, primary_key=True, autoincrement=True)]
 created_at = Annotated[datetime, mapped_column(DateTime(timezone=True), default=_now, index=True)]
-short = Annotated[str, mapped_column(String(512))]
 
 
 class Base(DeclarativeBase):
@@ -29,7 +28,7 @@ class Alert(Base):
 
     comment_id: Mapped[str] = mapped_column(String(512), primary_key=True)
     source: Mapped[str] = mapped_column(String(512), index=True)
-    url: Mapped[short]
+    url: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(512))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     crawled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

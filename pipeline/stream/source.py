@@ -40,7 +40,7 @@ class KafkaMessage:
     partition: int
     offset: int
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None for a tombstone
     timestamp_ms: int
 
 

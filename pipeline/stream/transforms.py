@@ -40,7 +40,8 @@ class ParseRecord(beam.DoFn):
             record = parse_record(message.value)
         except RecordError as exc:
             yield beam.pvalue.TaggedOutput(DEAD, DeadLetter(
-                stage="parse", reason=exc.reason, raw=message.value, lineage=_lineage(message)))
+                stage="parse", reason=exc.reason, raw=message.value or b"",
+                lineage=_lineage(message)))
             return
         yield record, _lineage(message)
 

@@ -35,9 +35,13 @@ def test_make_id_prefers_native_id_and_is_stable_for_text() -> None:
         (json.dumps({"id": "x", "source": "s", "url": "u", "text": ""}).encode(), "text"),
         (json.dumps({"id": "x", "source": "s", "url": "u", "text": "好",
                      "schema_version": 99}).encode(), "schema_version"),
+        (json.dumps({"id": "x", "source": "s", "url": "u", "text": "好\u0000"}).encode(), "NUL"),
+        (json.dumps({"id": "x", "source": "s", "url": "u", "text": "好",
+                     "author": "名" * 513}).encode(), "author"),
+        (None, "tombstone"),
     ],
 )
-def test_bad_messages_raise_with_a_reason(raw: bytes, reason: str) -> None:
+def test_bad_messages_raise_with_a_reason(raw: bytes | None, reason: str) -> None:
     with pytest.raises(RecordError) as caught:
         parse_record(raw)
     assert reason in caught.value.reason

@@ -20,7 +20,7 @@ def held_out_records(count: int, source: str = "test-shop") -> list[CommentRecor
     ]
 
 
-def produce(settings: Settings, messages: Sequence[tuple[bytes | None, bytes]]
+def produce(settings: Settings, messages: Sequence[tuple[bytes | None, bytes | None]]
             ) -> list[tuple[int, int]]:
     """Send (key, value) pairs to the comments topic; returns each one's (partition, offset)."""
     producer = make_producer(settings)

@@ -24,6 +24,8 @@ MALFORMED = [
     (b"bad-utf8", b'{"id": "x:2", "text": "\xff\xfe"}'),
     (b"only-url", CommentRecord(id="x:3", source="x", url="http://x/3",
                                 text="https://example.com/a").kafka_value()),
+    (b"nul", json.dumps({"id": "x:4", "source": "x", "url": "u", "text": "坏\u0000"}).encode()),
+    (b"tombstone", None),
 ]
 
 
@@ -48,12 +50,14 @@ def test_every_comment_scored_negatives_alerted_bad_input_dead_lettered(settings
             assert alert.model_version == version
             assert alert.score >= settings.alert_threshold
         letters = {letter.raw: letter for letter in select_dead_letters(session)}
-    assert set(letters) == {value for _key, value in MALFORMED}
-    reasons = [letters[value].reason for _key, value in MALFORMED]
+    assert set(letters) == {value or b"" for _key, value in MALFORMED}
+    reasons = [letters[value or b""].reason for _key, value in MALFORMED]
     assert reasons[0].startswith("not JSON")
     assert "text: Field required" in reasons[1]
     assert reasons[2].startswith("invalid UTF-8")
     assert "empty" in reasons[3] and letters[MALFORMED[3][1]].record_id == "x:3"
+    assert "NUL" in reasons[4]
+    assert "tombstone" in reasons[5]
     assert all(letter.kafka_offset is not None for letter in letters.values())
 
 
