@@ -116,6 +116,10 @@ class LstmScorer:
 
 def load_scorer(settings: Settings) -> Scorer:
     """The scorer that ``settings.model`` names, loaded from ``settings.model_path``."""
+    if not Path(settings.model_path).is_dir():
+        raise FileNotFoundError(
+            f"no {settings.model} model at {settings.model_path}: train one with "
+            f"`yuqing train {settings.model}`, or point YUQING_MODEL_PATH (--model-path) at one")
     if settings.model == "lstm":
         return LstmScorer(settings.model_path, settings.device, settings.batch_size)
     if settings.model == "bert":

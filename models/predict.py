@@ -13,17 +13,27 @@ from itertools import islice
 from pathlib import Path
 
 from models.handlers import Scorer, load_scorer
-from pipeline.config import Settings
+from pipeline.config import REPO_ROOT, Settings
 from pipeline.text.clean import TextRejected
 from pipeline.text.stage import TextStage
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+# BERT weights are too large to commit: `yuqing train bert` writes them here, one dir a version.
+TRAINED_BERT = REPO_ROOT / "var" / "artifacts" / "bert"
+
+
+def default_artifact(model: str) -> Path:
+    """The committed artifact, or for BERT the newest finished training run."""
+    if model == "bert":
+        finished = sorted(TRAINED_BERT.glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)
+        return finished[-1].parent if finished else TRAINED_BERT
+    return ARTIFACTS / model
 
 
 def settings_for(settings: Settings, model: str, model_path: Path | None = None) -> Settings:
-    """Settings that select ``model``; its artifact defaults to ``models/artifacts/<model>``."""
+    """Settings that select ``model``, from ``model_path`` or its :func:`default_artifact`."""
     if model_path is None:
-        model_path = settings.model_path if model == settings.model else ARTIFACTS / model
+        model_path = settings.model_path if model == settings.model else default_artifact(model)
     return settings.model_copy(update={"model": model, "model_path": model_path})
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from typer.testing import CliRunner
 
 from models.lstm import load_artifact, negative_probabilities
-from models.predict import ARTIFACTS, Predictor, settings_for
+from models.predict import TRAINED_BERT, Predictor, settings_for
 from pipeline.cli import app
 from pipeline.config import Settings
 from pipeline.text.clean import clean
@@ -31,7 +32,7 @@ def test_predictor_scores_in_order_and_keeps_rejected_texts(tiny_artifact: Path)
 def test_settings_for_picks_the_named_models_artifact(tmp_path: Path) -> None:
     base = Settings(model="lstm", model_path=tmp_path)
     assert settings_for(base, "lstm").model_path == tmp_path
-    assert settings_for(base, "bert").model_path == ARTIFACTS / "bert"
+    assert settings_for(base, "bert").model_path.parent == TRAINED_BERT
     assert settings_for(base, "bert", tmp_path / "b").model_path == tmp_path / "b"
 
 
@@ -53,3 +54,8 @@ def test_predictor_corrects_like_the_pipeline_unless_told_not_to(tiny_artifact: 
     fixed = Predictor(settings).text_stage.process("对不气")
     kept = Predictor(uncorrected).text_stage.process("对不气")
     assert (fixed.text, kept.text) == ("对不起", "对不气")
+
+
+def test_a_missing_model_says_how_to_get_one(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="yuqing train lstm"):
+        Predictor(Settings(model_path=tmp_path / "nothing-here"))
