@@ -22,11 +22,11 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 TRAINED_BERT = REPO_ROOT / "var" / "artifacts" / "bert"
 
 
-def default_artifact(model: str) -> Path:
-    """The committed artifact, or for BERT the newest finished training run."""
+def default_artifact(model: str, trained_bert: Path = TRAINED_BERT) -> Path:
+    """The committed artifact, or for BERT the newest finished training run (if any)."""
     if model == "bert":
-        finished = sorted(TRAINED_BERT.glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)
-        return finished[-1].parent if finished else TRAINED_BERT
+        finished = sorted(trained_bert.glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)
+        return finished[-1].parent if finished else trained_bert
     return ARTIFACTS / model
 
 
