@@ -40,9 +40,11 @@ def _insert(session: Session, table: Any) -> Any:
 
 def upsert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Insert alerts, or refresh the score fields of ones already stored (idempotent)."""
-    if not rows:
+    # One statement may not touch a row twice (PostgreSQL refuses): the latest copy wins.
+    latest = list({row["comment_id"]: row for row in rows}.values())
+    if not latest:
         return
-    stmt = _insert(session, Alert).values(list(rows))
+    stmt = _insert(session, Alert).values(latest)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Alert.comment_id],
         set_={**{name: stmt.excluded[name] for name in _RESCORED},

@@ -115,11 +115,12 @@ class WriteRows(beam.DoFn):
         self._write = write
         self._attempts = attempts
         self._written = Metrics.counter("yuqing", counter)
+        self._engine: Engine | None = None
 
     def setup(self) -> None:
         from pipeline.store.queries import make_engine
 
-        self._engine: Engine = make_engine(self._database_url)
+        self._engine = make_engine(self._database_url)
 
     def start_bundle(self) -> None:
         self._rows: list[dict[str, Any]] = []
@@ -132,6 +133,7 @@ class WriteRows(beam.DoFn):
             return
         for attempt in range(1, self._attempts + 1):
             try:
+                assert self._engine is not None, "setup() opens the engine"
                 with Session(self._engine) as session, session.begin():
                     self._write(session, self._rows)
                 break
@@ -145,4 +147,5 @@ class WriteRows(beam.DoFn):
         self._rows = []
 
     def teardown(self) -> None:
-        self._engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()

@@ -75,3 +75,12 @@ def test_dead_letters_keep_raw_bytes_and_replays_are_recorded_once(engine: Engin
         assert count(session, DeadLetter) == 1
         (stored,) = select_dead_letters(session)
         assert (stored.raw, stored.reason) == (b"\xff{", "not JSON")
+
+
+def test_one_batch_may_carry_the_same_comment_twice(engine: Engine) -> None:
+    # A re-crawl puts both copies in the same keyed partition, often in the same bundle.
+    with Session(engine) as session, session.begin():
+        upsert_alerts(session, [_row("a", 0.9, offset=1), _row("a", 0.95, offset=2)])
+    with Session(engine) as session:
+        stored = session.get(Alert, "a")
+        assert stored is not None and (stored.score, stored.kafka_offset) == (0.95, 2)
