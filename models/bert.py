@@ -23,7 +23,6 @@ from typing import Any
 
 import torch
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
-from apache_beam.ml.inference.pytorch_inference import PytorchModelHandlerTensor
 from tokenizers import Tokenizer
 from torch.nn.utils.rnn import pad_sequence
 from transformers import (
@@ -34,6 +33,7 @@ from transformers import (
 )
 
 from models.data import NEGATIVE
+from models.handlers import TensorHandler
 
 LABELS = {0: "positive", 1: "negative"}
 LENGTH_BUCKETS = [16, 32, 64, 128, 256]  # token counts; upper bounds of a forward pass's lengths
@@ -105,7 +105,7 @@ def bert_inference_fn(
     return [PredictionResult(x, p, model_id) for x, p in zip(batch, probabilities, strict=True)]
 
 
-class BertModelHandler(PytorchModelHandlerTensor):
+class BertModelHandler(TensorHandler):
     """Loads a saved classifier directory; on a GPU in bf16 (fp16 without bf16), one copy."""
 
     def __init__(self, path: Path, device: str = "auto", batch_size: int = 64, threads: int = 1):

