@@ -87,24 +87,29 @@ def transfer_set(config: DistillConfig, train: list[tuple[str, int]]) -> list[st
 
 
 def teacher_probabilities(teacher: Path, texts: list[str], threads: int) -> np.ndarray:
-    """The teacher's class probabilities for ``texts``, read from or added to the chunk cache."""
+    """The teacher's class probabilities for ``texts``, read from or added to the chunk cache.
+
+    A chunk is stored under the digest of its own texts, so a transfer set that shares a prefix
+    with an earlier one (fewer news sentences, say) reuses every chunk before the change.
+    """
     scorer = BertScorer(teacher, device="auto", batch_size=64, threads=threads)
-    digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:12]
-    cache = CACHE / f"{scorer.version}-{digest}"
+    cache = CACHE / scorer.version
     cache.mkdir(parents=True, exist_ok=True)
     handler = scorer.model_handler()
     model = None
     chunks = []
     with tqdm(total=len(texts), desc="teacher", unit="text") as progress:
         for start in range(0, len(texts), CHUNK):
-            path = cache / f"{start:08d}.npy"
+            chunk = texts[start : start + CHUNK]
+            digest = hashlib.sha256("\n".join(chunk).encode("utf-8")).hexdigest()[:16]
+            path = cache / f"{digest}.npy"
             if not path.exists():
                 model = model or handler.load_model()
-                encoded = [scorer.encode(text, []) for text in texts[start : start + CHUNK]]
+                encoded = [scorer.encode(text, []) for text in chunk]
                 rows = [r.inference for r in handler.run_inference(encoded, model)]
                 np.save(path, torch.stack(rows).float().numpy())
             chunks.append(np.load(path))
-            progress.update(len(chunks[-1]))
+            progress.update(len(chunk))
     return np.concatenate(chunks)
 
 
