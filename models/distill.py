@@ -17,6 +17,7 @@ a second student trained from the same teacher does not pay again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import random
 import re
@@ -71,19 +72,18 @@ def news_sentences(count: int, rng: random.Random) -> list[str]:
 
 
 def transfer_set(config: DistillConfig, train: list[tuple[str, int]]) -> list[str]:
-    """Train reviews first, then their augmented copies, then news; cleaned like live text."""
+    """The (already cleaned) train reviews first, in order, so their gold labels line up; then
+    augmented copies and news, cleaned like live text and dropped where the pipeline would
+    refuse them."""
     rng, confusions = random.Random(config.seed), corpus.confusion_sets()
+    unlabelled = [augment(text, rng, confusions)
+                  for _ in range(config.augmented_copies) for text, _ in train]
+    unlabelled += news_sentences(config.news_sentences, rng)
     texts = [text for text, _ in train]
-    for _ in range(config.augmented_copies):
-        texts += [augment(text, rng, confusions) for text, _ in train]
-    texts += news_sentences(config.news_sentences, rng)
-    cleaned = []
-    for text in texts:
-        try:
-            cleaned.append(clean(text))
-        except TextRejected:
-            cleaned.append(text)
-    return cleaned
+    for text in unlabelled:
+        with contextlib.suppress(TextRejected):
+            texts.append(clean(text))
+    return texts
 
 
 def teacher_probabilities(teacher: Path, texts: list[str], threads: int) -> np.ndarray:

@@ -145,7 +145,8 @@ class BiLSTMClassifier(nn.Module):
         """Embedded input, ``stride`` characters to an LSTM step.
 
         On one CPU core the LSTM's cost is mostly per step, not per unit of width, so reading
-        character pairs halves the time while the n-gram bag keeps the pairs' identity. A
+        ``stride`` characters a step divides the time by nearly as much, while the n-gram bag
+        keeps the identity of short phrases. A
         comment's last step is padded with ``PAD`` vectors (zeros) of its own, never with
         another comment's characters, so scores still do not depend on the batch.
         """
