@@ -125,6 +125,9 @@ def distill_lstm(
     output_dir: Path, config: DistillConfig, student: LstmConfig = LstmConfig(), threads: int = 1
 ) -> dict[str, Any]:
     """Label the transfer set with the teacher, train the student on it, save; returns the card."""
+    if not (config.teacher / "metrics.json").is_file():
+        raise FileNotFoundError(f"no trained BERT at {config.teacher}: train one with "
+                                "`yuqing train bert`, or pass --teacher DIR")
     started = time.perf_counter()
     splits = {name: cleaned_pairs(load_examples(name)[: student.limit]) for name in SPLITS}
     texts = transfer_set(config, splits["train"])

