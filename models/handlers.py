@@ -13,12 +13,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+import apache_beam as beam
+import numpy as np
 import torch
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 from apache_beam.ml.inference.pytorch_inference import PytorchModelHandlerTensor
 
 from models.data import NEGATIVE
-from models.lstm import PAD, BiLSTMClassifier, CharVocab
+from models.lstm import PAD, BiLSTMClassifier, CharVocab, FoldedBiLSTM
 from pipeline.config import Settings
 
 
@@ -32,6 +34,40 @@ class Scorer(Protocol):
 
     def negative_probability(self, result: PredictionResult) -> float: ...
 
+
+class TensorCoder(beam.coders.Coder):
+    """A tensor as its dtype, shape and raw bytes.
+
+    Without it Beam falls back to pickling every tensor through ``torch.save``: across stage
+    boundaries, and also inside a fused stage, where its counters sample elements' encoded
+    sizes. Those samples alone cost the LSTM scoring stage a fifth of its time.
+    """
+
+    def encode(self, value: torch.Tensor) -> bytes:
+        flat = value.detach().cpu().contiguous().reshape(-1)
+        shape = ",".join(str(n) for n in value.shape)
+        header = f"{str(value.dtype).removeprefix('torch.')}|{shape}|".encode()
+        return header + flat.view(torch.uint8).numpy().tobytes()
+
+    def decode(self, encoded: bytes) -> torch.Tensor:
+        dtype, shape, data = encoded.split(b"|", 2)
+        dims = [int(n) for n in shape.decode().split(",") if n]
+        kind = getattr(torch, dtype.decode())
+        if not data:  # an empty byte tensor cannot be viewed as a wider type
+            return torch.empty(dims, dtype=kind)
+        return torch.from_numpy(np.frombuffer(data, dtype=np.uint8).copy()).view(kind).reshape(dims)
+
+    def estimate_size(self, value: torch.Tensor) -> int:
+        return value.element_size() * value.nelement() + 16
+
+    def is_deterministic(self) -> bool:
+        return True
+
+    def to_type_hint(self) -> type:
+        return torch.Tensor
+
+
+beam.coders.registry.register_coder(torch.Tensor, TensorCoder)
 
 SORTED_GROUP = 32
 
@@ -80,16 +116,17 @@ class TensorHandler(PytorchModelHandlerTensor):
         return sum(tensor.element_size() * tensor.nelement() for tensor in batch)
 
 
-class SingleThreadTensorHandler(TensorHandler):
-    """Beam's PyTorch handler, loading the model with one intra-op thread per worker.
+class LstmHandler(TensorHandler):
+    """Loads the BiLSTM with one intra-op thread per worker, folded for inference.
 
     Beam already runs one model per worker process; torch's own thread pool on top of that
-    oversubscribes the cores and makes scoring slower, not faster.
+    oversubscribes the cores and makes scoring slower, not faster. ``FoldedBiLSTM`` gives the
+    trained model's scores at about twice its speed.
     """
 
     def load_model(self) -> torch.nn.Module:
         torch.set_num_threads(1)
-        return super().load_model()
+        return FoldedBiLSTM(super().load_model())
 
 
 def beam_device(device: str) -> str:
@@ -114,10 +151,10 @@ class LstmScorer:
 
     def encode(self, text: str, tokens: list[str]) -> torch.Tensor:
         """Character ids of the cleaned text; the LSTM reads characters, so ``tokens`` is unused."""
-        return torch.tensor(self.vocab.encode(text), dtype=torch.long)
+        return self.vocab.ids(text)
 
     def model_handler(self) -> ModelHandler:
-        return SingleThreadTensorHandler(
+        return LstmHandler(
             state_dict_path=str(self.directory / "model.pt"),
             model_class=BiLSTMClassifier,
             model_params=self.card["model_params"],

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
@@ -26,7 +27,11 @@ class CharVocab:
     def __init__(self, chars: Iterable[str], max_len: int = 200) -> None:
         self.chars = list(chars)
         self.max_len = max_len
-        self._index = {char: i + 2 for i, char in enumerate(self.chars)}
+        # Ids by code point, so that encoding a comment is one vectorised lookup instead of a
+        # dictionary lookup per character; the last entry is UNK for anything beyond the table.
+        points = [ord(char) for char in self.chars]
+        self._by_point = np.full(max(points, default=0) + 2, UNK, dtype=np.int64)
+        self._by_point[points] = np.arange(2, len(points) + 2)
 
     @classmethod
     def build(cls, texts: Iterable[str], min_count: int = 2, max_len: int = 200) -> CharVocab:
@@ -40,7 +45,13 @@ class CharVocab:
 
     def encode(self, text: str) -> list[int]:
         """Ids of the first ``max_len`` characters; long reviews state their verdict early."""
-        return [self._index.get(char, UNK) for char in text[: self.max_len]] or [UNK]
+        return self.ids(text).tolist()
+
+    def ids(self, text: str) -> torch.Tensor:
+        """:meth:`encode` as a tensor, the form the scorer hands to RunInference."""
+        raw = text[: self.max_len].encode("utf-32-le", errors="surrogatepass")
+        points = np.frombuffer(raw, dtype=np.uint32).clip(max=len(self._by_point) - 1)
+        return torch.from_numpy(self._by_point[points]) if len(points) else torch.tensor([UNK])
 
     def save(self, path: Path) -> None:
         payload = {"max_len": self.max_len, "chars": self.chars}
@@ -84,7 +95,8 @@ def ngram_bag(ids: torch.Tensor, table: nn.Embedding) -> torch.Tensor:
         for k in range(1, n):
             hashed = hashed * 1_000_003 + windows[..., k]
         valid = (windows != PAD).all(dim=-1)
-        total += (table(hashed % table.num_embeddings) * valid[..., None]).sum(dim=1)
+        total += nn.functional.embedding_bag(hashed % table.num_embeddings, table.weight,
+                                             per_sample_weights=valid.float(), mode="sum")
         count += valid.sum(dim=1)
     return total / count.clamp(min=1)[:, None]
 
@@ -115,8 +127,10 @@ class BiLSTMClassifier(nn.Module):
                        "ngram_buckets": ngram_buckets, "ngram_dim": ngram_dim, "stride": stride}
         self.stride = stride
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
-        self.forward_lstm = nn.LSTM(stride * embed_dim, hidden_dim, batch_first=True)
-        self.backward_lstm = nn.LSTM(stride * embed_dim, hidden_dim, batch_first=True)
+        # Time-major: the LSTM kernel wants (time, batch, features) and copied every
+        # batch-first input into that layout, which cost half as much as the LSTM itself.
+        self.forward_lstm = nn.LSTM(stride * embed_dim, hidden_dim)
+        self.backward_lstm = nn.LSTM(stride * embed_dim, hidden_dim)
         self.dropout = nn.Dropout(dropout)
         self.ngrams = nn.Embedding(ngram_buckets, ngram_dim) if ngram_buckets else None
         if self.ngrams is not None:
@@ -126,36 +140,75 @@ class BiLSTMClassifier(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         """Logits for a ``(batch, time)`` batch of ids padded with ``PAD``."""
         lengths = (ids != PAD).sum(dim=1).clamp(min=1)
-        ahead = self.forward_lstm(self._steps(ids))[0]
+        ahead = self.forward_lstm(self._steps(ids, "forward"))[0]
         # Reversing the ids is cheaper than reversing vectors; the backward outputs stay in
         # reversed order, as the pooling below does not care about order.
-        behind = self.backward_lstm(self._steps(reverse_valid(ids, lengths)))[0]
+        behind = self.backward_lstm(self._steps(reverse_valid(ids, lengths), "backward"))[0]
         outputs = torch.cat([ahead, behind], dim=-1)
-        steps = torch.arange(outputs.size(1), device=ids.device)
+        steps = torch.arange(outputs.size(0), device=ids.device)
         step_lengths = -(-lengths // self.stride)
-        mask = (steps[None, :] < step_lengths[:, None]).unsqueeze(-1)
-        max_pool = outputs.masked_fill(~mask, float("-inf")).max(dim=1).values
-        mean_pool = (outputs * mask).sum(dim=1) / step_lengths[:, None]
+        mask = (steps[:, None] < step_lengths[None, :]).unsqueeze(-1)
+        max_pool = outputs.masked_fill(~mask, float("-inf")).max(dim=0).values
+        mean_pool = (outputs * mask).sum(dim=0) / step_lengths[:, None]
         features = [max_pool, mean_pool]
         if self.ngrams is not None:
             features.append(ngram_bag(ids, self.ngrams))
         return self.head(self.dropout(torch.cat(features, dim=1)))
 
-    def _steps(self, ids: torch.Tensor) -> torch.Tensor:
-        """Embedded input, ``stride`` characters to an LSTM step.
+    def _steps(self, ids: torch.Tensor, direction: str) -> torch.Tensor:
+        """Embedded ``(steps, batch, stride * embed_dim)`` input, ``stride`` characters a step.
 
         On one CPU core the LSTM's cost is mostly per step, not per unit of width, so reading
         ``stride`` characters a step divides the time by nearly as much, while the n-gram bag
-        keeps the identity of short phrases. A
-        comment's last step is padded with ``PAD`` vectors (zeros) of its own, never with
-        another comment's characters, so scores still do not depend on the batch.
+        keeps the identity of short phrases. Both directions share the embedding, so
+        ``direction`` matters only to :class:`FoldedBiLSTM`.
         """
-        embedded = self.dropout(self.embedding(ids))
-        if self.stride == 1:
-            return embedded
-        batch, time, width = embedded.shape
-        embedded = nn.functional.pad(embedded, (0, 0, 0, -time % self.stride))
-        return embedded.reshape(batch, -1, self.stride * width)
+        return self.dropout(self.embedding(group_steps(ids, self.stride))).flatten(2)
+
+
+class FoldedBiLSTM(BiLSTMClassifier):
+    """Inference-only twin of a trained :class:`BiLSTMClassifier`: same scores, about twice as fast.
+
+    An LSTM multiplies each step's input by its input weights before the recurrence, and with
+    ``stride`` embeddings of 128 numbers a step that product was most of the LSTM's time. With
+    no dropout in between, embedding and product fold into one table per character position,
+    ``embedding @ W_ih[:, block].T``, and a step's input becomes the sum of ``stride`` table
+    rows (one ``embedding_bag``) fed to an LSTM whose input weights are the identity.
+    """
+
+    def __init__(self, model: BiLSTMClassifier) -> None:
+        super().__init__(**model.params)
+        self.load_state_dict(model.state_dict())
+        self.eval()
+        embedding = self.embedding.weight.detach()
+        for direction in ("forward", "backward"):
+            lstm: nn.LSTM = getattr(self, f"{direction}_lstm")
+            blocks = lstm.weight_ih_l0.detach().split(embedding.size(1), dim=1)
+            self.register_buffer(f"{direction}_table", torch.cat([embedding @ w.T for w in blocks]))
+            gates = lstm.weight_ih_l0.size(0)
+            folded = nn.LSTM(gates, lstm.hidden_size).to(embedding.device)
+            folded.load_state_dict(lstm.state_dict() | {"weight_ih_l0": torch.eye(gates)})
+            setattr(self, f"{direction}_lstm", folded.eval())
+        del self.embedding
+
+    def _steps(self, ids: torch.Tensor, direction: str) -> torch.Tensor:
+        """The ``stride`` rows of a step's characters, one table block per position, summed."""
+        grouped = group_steps(ids, self.stride)
+        rows = grouped + torch.arange(self.stride, device=ids.device) * self.params["vocab_size"]
+        table = getattr(self, f"{direction}_table")
+        summed = nn.functional.embedding_bag(rows.reshape(-1, self.stride), table, mode="sum")
+        return summed.view(*grouped.shape[:2], -1)
+
+
+def group_steps(ids: torch.Tensor, stride: int) -> torch.Tensor:
+    """``(batch, time)`` ids as time-major ``(steps, batch, stride)``, the last step padded.
+
+    A comment's last step is padded with ``PAD`` (a zero vector) of its own, never with another
+    comment's characters, so scores still do not depend on the batch. Grouping and transposing
+    the ids rather than the vectors gives the LSTM its time-major layout without a copy.
+    """
+    ids = nn.functional.pad(ids, (0, -ids.size(1) % stride), value=PAD)
+    return ids.view(ids.size(0), -1, stride).transpose(0, 1)
 
 
 @torch.no_grad()

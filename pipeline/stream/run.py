@@ -15,10 +15,12 @@ import time
 from dataclasses import dataclass
 
 import apache_beam as beam
+import torch
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline.alerts import Prepared
 from pipeline.config import Settings
 from pipeline.store.queries import add_dead_letters, upsert_alerts
 from pipeline.stream.source import ReadComments
@@ -68,6 +70,7 @@ def build(pipeline: beam.Pipeline, settings: Settings, idle_stop_s: float | None
         | "Prepared" >> beam.Map(prepared)
         | "Encode" >> beam.Map(lambda comment: (comment, scorer.encode(comment.clean_text,
                                                                         comment.tokens)))
+        .with_output_types(tuple[Prepared, torch.Tensor])  # models.handlers.TensorCoder
         | "Score" >> RunInference(KeyedModelHandler(scorer.model_handler()))
         .with_exception_handling()
     )

@@ -12,7 +12,7 @@ from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import BeamAssertException, assert_that
 
-from models.handlers import LstmScorer, load_scorer, padded_inference_fn
+from models.handlers import LstmScorer, TensorCoder, load_scorer, padded_inference_fn
 from models.lstm import BiLSTMClassifier, load_artifact, negative_probabilities
 from pipeline.config import Settings
 from tests.models.conftest import TEXTS
@@ -53,6 +53,18 @@ def test_keyed_run_inference_scores_each_comment_like_the_model(tiny_artifact: P
             | "ReadNegative" >> beam.MapTuple(lambda key, r: (key, scorer.negative_probability(r)))
         )
         assert_that(scores, _scores_close_to(expected))
+
+
+@pytest.mark.parametrize("tensor", [
+    torch.tensor([5, 0, 7]), torch.tensor(3.5), torch.zeros(2, 0),
+    torch.randn(2, 3).to(torch.bfloat16)])
+def test_tensor_coder_round_trips_dtype_shape_and_values(tensor: torch.Tensor) -> None:
+    coder = beam.coders.registry.get_coder(torch.Tensor)
+    assert isinstance(coder, TensorCoder)
+    decoded = coder.decode(coder.encode(tensor))
+    assert decoded.dtype == tensor.dtype and decoded.shape == tensor.shape
+    assert torch.equal(decoded, tensor)
+    assert coder.estimate_size(tensor) >= tensor.element_size() * tensor.nelement()
 
 
 def test_handler_batches_follow_the_batch_size_setting(tiny_artifact: Path) -> None:

@@ -16,6 +16,7 @@ from models.lstm import (
     UNK,
     BiLSTMClassifier,
     CharVocab,
+    FoldedBiLSTM,
     load_artifact,
     negative_probabilities,
     ngram_bag,
@@ -33,6 +34,28 @@ def test_vocab_reserves_pad_and_unk_and_truncates() -> None:
     assert vocab.encode("") == [UNK]
 
 
+def test_vocab_ids_match_encode_for_unknown_and_unusual_characters() -> None:
+    vocab = CharVocab(["好", "坏"], max_len=4)
+    for text in ["好坏", "好x坏", "😀好", "\ud800好", "好好坏坏好", ""]:
+        ids = vocab.ids(text)
+        assert ids.dtype == torch.long
+        assert ids.tolist() == vocab.encode(text)
+    assert vocab.encode("x😀\ud800坏") == [UNK, UNK, UNK, 3]
+    assert vocab.encode("") == [UNK]
+
+
+@pytest.mark.parametrize(("ngram_buckets", "stride"), [(0, 1), (50, 2), (50, 4), (0, 3)])
+def test_folded_model_scores_like_the_trained_one(ngram_buckets: int, stride: int) -> None:
+    torch.manual_seed(0)
+    model = BiLSTMClassifier(20, embed_dim=8, hidden_dim=6, ngram_buckets=ngram_buckets,
+                             stride=stride).eval()
+    sequences = [[3, 4, 5], [6, 7, 8, 9, 10, 11, 12, 13], [2], [19, 18, 17, 16, 15]]
+    folded = FoldedBiLSTM(model)
+    assert not folded.training and not hasattr(folded, "embedding")
+    assert torch.allclose(negative_probabilities(folded, sequences),
+                          negative_probabilities(model, sequences), atol=1e-6)
+
+
 def test_two_lstms_equal_a_packed_bidirectional_lstm() -> None:
     torch.manual_seed(0)
     model = BiLSTMClassifier(vocab_size=20, embed_dim=8, hidden_dim=5).eval()
@@ -44,9 +67,9 @@ def test_two_lstms_equal_a_packed_bidirectional_lstm() -> None:
     embedded = model.embedding(ids)
     packed = pack_padded_sequence(embedded, lengths, batch_first=True, enforce_sorted=False)
     expected = pad_packed_sequence(reference(packed)[0], batch_first=True)[0]
-    ahead = model.forward_lstm(embedded)[0]
-    behind = reverse_valid(model.backward_lstm(reverse_valid(embedded, lengths))[0], lengths)
-    got = torch.cat([ahead, behind], dim=-1)
+    ahead = model.forward_lstm(embedded.transpose(0, 1))[0].transpose(0, 1)  # time-major LSTMs
+    behind = model.backward_lstm(reverse_valid(embedded, lengths).transpose(0, 1))[0]
+    got = torch.cat([ahead, reverse_valid(behind.transpose(0, 1), lengths)], dim=-1)
     assert torch.allclose(got[0], expected[0], atol=1e-6)
     assert torch.allclose(got[1, :3], expected[1, :3], atol=1e-6)
 
@@ -96,7 +119,8 @@ def test_tiny_training_run_writes_a_complete_artifact(tmp_path: Path) -> None:
 
 
 def test_stride_reads_several_characters_per_step() -> None:
-    model = BiLSTMClassifier(20, embed_dim=4, hidden_dim=3, stride=2)
-    steps = model._steps(torch.tensor([[3, 4, 5, 6, 7]]))
-    assert steps.shape == (1, 3, 8)
-    assert torch.equal(steps[0, 2, 4:], torch.zeros(4))  # the odd last character meets PAD
+    model = BiLSTMClassifier(20, embed_dim=4, hidden_dim=3, stride=2).eval()
+    steps = model._steps(torch.tensor([[3, 4, 5, 6, 7]]), "forward")
+    assert steps.shape == (3, 1, 8)  # time-major
+    assert torch.equal(steps[1, 0, :4], model.embedding.weight[5])
+    assert torch.equal(steps[2, 0, 4:], torch.zeros(4))  # the odd last character meets PAD
