@@ -69,7 +69,7 @@ def bench_score(settings: Settings, comments: int = 20_000) -> dict[str, Any]:
         | "Generate" >> beam.FlatMap(lambda n: ((i, prepared[i % len(prepared)])
                                                 for i in range(n)))
         | "Encode" >> beam.MapTuple(lambda key, item: (key, scorer.encode(*item)))
-        .with_output_types(tuple[int, torch.Tensor])
+        .with_output_types(tuple[int, scorer.input_type])
         | "Score" >> RunInference(KeyedModelHandler(scorer.model_handler()))
         | "ReadNegative" >> beam.MapTuple(read_negative)
     )

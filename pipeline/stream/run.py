@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass
 
 import apache_beam as beam
-import torch
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -70,7 +69,7 @@ def build(pipeline: beam.Pipeline, settings: Settings, idle_stop_s: float | None
         | "Prepared" >> beam.Map(prepared)
         | "Encode" >> beam.Map(lambda comment: (comment, scorer.encode(comment.clean_text,
                                                                         comment.tokens)))
-        .with_output_types(tuple[Prepared, torch.Tensor])  # models.handlers.TensorCoder
+        .with_output_types(tuple[Prepared, scorer.input_type])  # see models.handlers.TensorCoder
         | "Score" >> RunInference(KeyedModelHandler(scorer.model_handler()))
         .with_exception_handling()
     )

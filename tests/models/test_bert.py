@@ -20,7 +20,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from tokenizers import normalizers
 from transformers import BertModel
 
-from models.bert import BertScorer, classify, load_classifier
+from models.bert import BertScorer, classify, load_classifier, load_tokenizer, tokenize
 from models.bert_train import TrainConfig, train_bert
 from models.convert import build_tokenizer, chinese_vocabulary, compile_charsmap
 from models.data import load_examples
@@ -102,9 +102,9 @@ def test_saved_classifier_round_trips(trained: Path, tmp_path: Path) -> None:
 
 
 def test_bucketed_padded_batches_match_one_at_a_time(trained: Path) -> None:
-    scorer, model = BertScorer(trained), load_classifier(trained).eval()
+    model = load_classifier(trained).eval()
     texts = [example.text for example in load_examples("dev")[:40]]
-    batch = [scorer.encode(text, []) for text in texts]
+    batch = tokenize(load_tokenizer(trained), texts)
     assert len({len(ids) for ids in batch}) > 10
     cpu, pad = torch.device("cpu"), model.config.pad_token_id
     together = torch.stack(classify(batch, model, cpu, pad))
@@ -117,7 +117,7 @@ def test_handler_scores_keyed_comments_in_a_beam_pipeline(trained: Path) -> None
     assert isinstance(scorer, BertScorer)
     texts = {f"c{i}": e.text for i, e in enumerate(load_examples("test")[:20])}
     model = load_classifier(trained).eval()
-    batch = [scorer.encode(text, []) for text in texts.values()]
+    batch = tokenize(load_tokenizer(trained), list(texts.values()))
     expected = classify(batch, model, torch.device("cpu"), model.config.pad_token_id)
     want = [(key, round(float(p[1]), 4)) for key, p in zip(texts, expected, strict=True)]
     with BeamTestPipeline() as pipeline:
