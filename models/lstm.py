@@ -128,7 +128,7 @@ class BiLSTMClassifier(nn.Module):
         self.stride = stride
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD)
         # Time-major: the LSTM kernel wants (time, batch, features) and copied every
-        # batch-first input into that layout, which cost half as much as the LSTM itself.
+        # batch-first input into that layout, at two fifths of the cost of the LSTM itself.
         self.forward_lstm = nn.LSTM(stride * embed_dim, hidden_dim)
         self.backward_lstm = nn.LSTM(stride * embed_dim, hidden_dim)
         self.dropout = nn.Dropout(dropout)
