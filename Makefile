@@ -5,16 +5,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint system-deps clean
+.PHONY: demo test test-fast lint artifacts system-deps clean
 
-# torch is pinned in pyproject.toml to the CPU build cached on these machines (DESIGN.md).
+# torch comes from PyPI as its CUDA build (about 2.7 GB of wheels; it runs on the CPU too). The
+# first install downloads it once into pip's cache: about 2.5 minutes on a 2-core machine.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-demo: $(STAMP)
+# The corrector's language model: an artifact built from packaged text (about a minute, once).
+artifacts: $(STAMP)
+	$(BIN)/yuqing build corrector-lm
+
+demo: artifacts
 	$(BIN)/yuqing demo
 
 # PostgreSQL comes from Debian: the store's tests run against a real server.
@@ -24,11 +29,13 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	else echo "PostgreSQL tests need: sudo apt-get install postgresql" >&2; fi
 
-test: $(STAMP) system-deps
-	$(BIN)/ruff check pipeline crawlers models tests
+lint: $(STAMP)
+	$(BIN)/ruff check pipeline crawlers models devkit tests
+
+test: artifacts system-deps lint
 	$(BIN)/python -m pytest
 
-test-fast: $(STAMP)
+test-fast: artifacts
 	$(BIN)/python -m pytest -m "not integration and not slow"
 
 clean:

@@ -14,6 +14,9 @@ from scrapy.spiderloader import SpiderLoader
 
 from crawlers.settings import scrapy_settings
 from pipeline.config import Settings
+from pipeline.kafka import check_broker
+
+log = logging.getLogger(__name__)
 
 
 def available_spiders(settings: Settings) -> list[str]:
@@ -41,10 +44,35 @@ def summarize(crawler: Crawler, settings: Settings) -> dict[str, Any]:
     return summary
 
 
+def crawl_summary_problems(summary: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per thing an operator should look at after a crawl, worst first."""
+    problems = []
+    for name, result in summary.items():
+        if result["produce_failed"]:
+            problems.append(f"{name}: {result['produce_failed']} messages could not be produced "
+                            "to Kafka and are lost from this crawl")
+        if result["errors"]:
+            problems.append(f"{name}: {result['errors']} errors logged (run with -v for details)")
+        if result["finish_reason"] != "finished":
+            problems.append(f"{name}: stopped early ({result['finish_reason']})")
+        if result["dead_letters"]:
+            problems.append(f"{name}: {result['dead_letters']} invalid items went to dead "
+                            "letters; `yuqing dead-letters --stage crawl` shows why once the "
+                            "job has stored them")
+    return problems
+
+
 def crawl(spider_names: list[str], settings: Settings, **spider_kwargs: str) -> dict[str, Any]:
-    """Run the named spiders side by side until all finish (blocking); a summary per spider."""
+    """Run the named spiders side by side until all finish (blocking); a summary per spider.
+
+    Raises :class:`pipeline.errors.BrokerUnreachable` before fetching anything if no broker
+    answers: every item would be lost.
+    """
+    check_broker(settings)
     config = scrapy_settings(settings)
     config.set("LOG_INSTALL_ROOT_HANDLER", not logging.getLogger().handlers)
+    if logging.getLogger().isEnabledFor(logging.DEBUG):  # `yuqing -v crawl`
+        config.set("LOG_LEVEL", "DEBUG")
     process = CrawlerProcess(config)
     # Scrapy's logging setup resets its logger to DEBUG; under a caller's own logging (the
     # CLI's) keep it at the crawl's level instead.
@@ -54,4 +82,8 @@ def crawl(spider_names: list[str], settings: Settings, **spider_kwargs: str) -> 
         crawlers[name] = process.create_crawler(name)
         process.crawl(crawlers[name], **spider_kwargs)
     process.start()
-    return {name: summarize(crawler, settings) for name, crawler in crawlers.items()}
+    summary = {name: summarize(crawler, settings) for name, crawler in crawlers.items()}
+    for name, result in summary.items():
+        log.info("%s: %d pages, %d comments produced, %d dead letters", name, result["pages"],
+                 result["produced"], result["dead_letters"])
+    return summary

@@ -28,7 +28,9 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 
 ITEM_PIPELINES = {"crawlers.pipelines.KafkaPipeline": 800}
-LOG_LEVEL = "INFO"
+# Scrapy's INFO lines (every middleware, stats dumps) drown what matters; the crawl's summary
+# says what happened, and `yuqing -v crawl` shows everything.
+LOG_LEVEL = "WARNING"
 
 
 def scrapy_settings(settings: Settings) -> ScrapySettings:

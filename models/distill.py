@@ -11,8 +11,8 @@ contiguous span in place of n-gram sampling. Dev and test reviews are never in t
 set, so the figures stay held-out.
 
 Scoring the transfer set with BERT on a CPU takes most of the time, so the teacher's outputs are
-cached under ``var/cache/distill/`` in chunks: an interrupted run resumes where it stopped, and
-a second student trained from the same teacher does not pay again.
+cached under the data directory's ``cache/distill/`` in chunks: an interrupted run resumes where
+it stopped, and a second student trained from the same teacher does not pay again.
 """
 
 from __future__ import annotations
@@ -30,16 +30,16 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from models.bert import BertScorer
+from models.corrector import corpus
+from models.corrector.noise import with_homophones
 from models.data import SPLITS, cleaned_pairs, load_examples
+from models.handlers.bert import BertScorer
 from models.train import LstmConfig, encode_splits, fit_and_save, one_hot
-from pipeline.config import REPO_ROOT
-from pipeline.text import corpus
+from pipeline.errors import ArtifactMissing
 from pipeline.text.clean import TextRejected, clean
-from pipeline.text.noise import with_homophones
+from pipeline.text.resources import confusion_sets
 
 DISTILLED_VERSION = "lstm-2.0.0"
-CACHE = REPO_ROOT / "var" / "cache" / "distill"
 CHUNK = 512  # teacher outputs saved every this many texts
 
 
@@ -75,7 +75,7 @@ def transfer_set(config: DistillConfig, train: list[tuple[str, int]]) -> list[st
     """The (already cleaned) train reviews first, in order, so their gold labels line up; then
     augmented copies and news, cleaned like live text and dropped where the pipeline would
     refuse them."""
-    rng, confusions = random.Random(config.seed), corpus.confusion_sets()
+    rng, confusions = random.Random(config.seed), confusion_sets()
     unlabelled = [augment(text, rng, confusions)
                   for _ in range(config.augmented_copies) for text, _ in train]
     unlabelled += news_sentences(config.news_sentences, rng)
@@ -86,14 +86,15 @@ def transfer_set(config: DistillConfig, train: list[tuple[str, int]]) -> list[st
     return texts
 
 
-def teacher_probabilities(teacher: Path, texts: list[str], threads: int) -> np.ndarray:
+def teacher_probabilities(teacher: Path, texts: list[str], threads: int, cache_root: Path
+                          ) -> np.ndarray:
     """The teacher's class probabilities for ``texts``, read from or added to the chunk cache.
 
     A chunk is stored under the digest of its own texts, so a transfer set that shares a prefix
     with an earlier one (fewer news sentences, say) reuses every chunk before the change.
     """
     scorer = BertScorer(teacher, device="auto", batch_size=64, threads=threads)
-    cache = CACHE / scorer.version
+    cache = cache_root / scorer.version
     cache.mkdir(parents=True, exist_ok=True)
     handler = scorer.model_handler()
     model = None
@@ -122,16 +123,18 @@ def soft_targets(probabilities: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def distill_lstm(
-    output_dir: Path, config: DistillConfig, student: LstmConfig = LstmConfig(), threads: int = 1
+    output_dir: Path, config: DistillConfig, cache_root: Path, student: LstmConfig = LstmConfig(),
+    threads: int = 1,
 ) -> dict[str, Any]:
-    """Label the transfer set with the teacher, train the student on it, save; returns the card."""
+    """Label the transfer set with the teacher (scores cached under ``cache_root``), train the
+    student on it, save; returns the card."""
     if not (config.teacher / "metrics.json").is_file():
-        raise FileNotFoundError(f"no trained BERT at {config.teacher}: train one with "
-                                "`yuqing train bert`, or pass --teacher DIR")
+        raise ArtifactMissing(f"no trained BERT at {config.teacher}: train one with "
+                              "`yuqing train bert`, or pass --teacher DIR")
     started = time.perf_counter()
     splits = {name: cleaned_pairs(load_examples(name)[: student.limit]) for name in SPLITS}
     texts = transfer_set(config, splits["train"])
-    probabilities = teacher_probabilities(config.teacher, texts, threads)
+    probabilities = teacher_probabilities(config.teacher, texts, threads, cache_root)
     targets = soft_targets(probabilities, config.temperature)
     gold = np.array([one_hot(label) for _, label in splits["train"]])
     # How far to trust the teacher: its agreement with the gold labels it is mixed with.

@@ -20,12 +20,13 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
-from models.data import NEGATIVE, POSITIVE, Example, cleaned_pairs, load_examples
+from models.data import Example, cleaned_pairs, load_examples
 from models.predict import Predictor
 from pipeline.config import Settings
+from pipeline.records import EVEN_ODDS, Label
 from pipeline.text.clean import clean
 
-CLASSES = {"negative": NEGATIVE, "positive": POSITIVE}
+CLASSES = {label.value: label.index for label in (Label.NEGATIVE, Label.POSITIVE)}
 
 
 def expected_calibration_error(gold: np.ndarray, p_negative: np.ndarray, bins: int = 15) -> float:
@@ -33,10 +34,10 @@ def expected_calibration_error(gold: np.ndarray, p_negative: np.ndarray, bins: i
 
     An alert threshold on P(negative) only means something if those probabilities are honest.
     """
-    predicted = (p_negative >= 0.5).astype(int)
+    predicted = (p_negative >= EVEN_ODDS).astype(int)
     confidence = np.where(predicted == 1, p_negative, 1.0 - p_negative)
     correct = (predicted == gold).astype(float)
-    edges = np.linspace(0.5, 1.0, bins + 1)
+    edges = np.linspace(EVEN_ODDS, 1.0, bins + 1)
     which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
     gaps = [abs(correct[which == b].mean() - confidence[which == b].mean()) * (which == b).sum()
             for b in range(bins) if (which == b).any()]
@@ -78,7 +79,7 @@ def evaluate(settings: Settings, split: str = "test") -> dict[str, Any]:
     kept = [(e, s.score) for e, s in zip(examples, scored, strict=True) if s.score is not None]
     gold = np.array([example.label for example, _ in kept])
     p_negative = np.array([score for _, score in kept])
-    report = classification_report(gold, (p_negative >= 0.5).astype(int))
+    report = classification_report(gold, (p_negative >= EVEN_ODDS).astype(int))
     baseline = baseline_predictions(load_examples("train"), [e.text for e, _ in kept])
     return {
         "model": predictor.scorer.name,

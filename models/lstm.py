@@ -18,7 +18,11 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
+from pipeline.records import Label
+
 PAD, UNK = 0, 1
+PACKAGED_ARTIFACT = Path(__file__).resolve().parent / "artifacts" / "lstm"
+"""The trained model that ships inside the package; the default for ``YUQING_MODEL=lstm``."""
 
 
 class CharVocab:
@@ -222,7 +226,7 @@ def negative_probabilities(
     for start in range(0, len(order), batch_size):
         chunk = order[start : start + batch_size]
         ids = pad_sequence([torch.tensor(sequences[i]) for i in chunk], batch_first=True)
-        result[chunk] = torch.softmax(model(ids), dim=-1)[:, 1]
+        result[chunk] = torch.softmax(model(ids), dim=-1)[:, Label.NEGATIVE.index]
     return result
 
 

@@ -12,28 +12,19 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from models.handlers import Scorer, load_scorer
-from pipeline.config import REPO_ROOT, Settings
+from pipeline.config import Settings
+from pipeline.scoring import Scorer, load_scorer
 from pipeline.text.clean import TextRejected
 from pipeline.text.stage import TextStage
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-# BERT weights are too large to commit: `yuqing train bert` writes them here, one dir a version.
-TRAINED_BERT = REPO_ROOT / "var" / "artifacts" / "bert"
 
-
-def default_artifact(model: str, trained_bert: Path = TRAINED_BERT) -> Path:
-    """The committed artifact, or for BERT the newest finished training run (if any)."""
-    if model == "bert":
-        finished = sorted(trained_bert.glob("*/metrics.json"), key=lambda p: p.stat().st_mtime)
-        return finished[-1].parent if finished else trained_bert
-    return ARTIFACTS / model
-
-
-def settings_for(settings: Settings, model: str, model_path: Path | None = None) -> Settings:
-    """Settings that select ``model``, from ``model_path`` or its :func:`default_artifact`."""
-    if model_path is None:
-        model_path = settings.model_path if model == settings.model else default_artifact(model)
+def settings_for(settings: Settings, model: str | None, model_path: Path | None = None
+                 ) -> Settings:
+    """Settings that select ``model`` (default: the configured one) from ``model_path``; without
+    a path, a model other than the configured one is read from its scorer's default artifact."""
+    model = model or settings.model
+    if model_path is None and model == settings.model:
+        model_path = settings.model_path
     return settings.model_copy(update={"model": model, "model_path": model_path})
 
 

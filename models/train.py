@@ -25,9 +25,9 @@ from tqdm import tqdm
 from models.data import NEGATIVE, POSITIVE, SPLITS, cleaned_pairs, data_hash, load_examples
 from models.embeddings import LAC_DIM, build_vocab, embedding_init
 from models.lstm import BiLSTMClassifier, CharVocab, negative_probabilities, save_artifact
+from pipeline.records import EVEN_ODDS
 
 LSTM_VERSION = "lstm-1.2.0"
-DEFAULT_OUTPUT = Path(__file__).resolve().parent / "artifacts" / "lstm"
 
 Encoded = list[tuple[list[int], int]]
 Soft = list[tuple[list[int], tuple[float, ...]]]  # ids and a target probability per class
@@ -71,7 +71,7 @@ def one_hot(label: int) -> tuple[float, ...]:
 
 def metrics(model: nn.Module, data: Encoded) -> dict[str, float]:
     probabilities = negative_probabilities(model, [ids for ids, _ in data])
-    predicted = (probabilities >= 0.5).long().tolist()
+    predicted = (probabilities >= EVEN_ODDS).long().tolist()
     gold = [label for _, label in data]
     return {
         "accuracy": round(float(accuracy_score(gold, predicted)), 4),
@@ -156,9 +156,7 @@ def build_model(vocab: CharVocab, config: LstmConfig) -> tuple[BiLSTMClassifier,
     return model, coverage
 
 
-def train_lstm(
-    output_dir: Path = DEFAULT_OUTPUT, config: LstmConfig = LstmConfig()
-) -> dict[str, Any]:
+def train_lstm(output_dir: Path, config: LstmConfig = LstmConfig()) -> dict[str, Any]:
     """Train, keep the best dev epoch, evaluate on test, save; returns the model card."""
     if config.pretrained and config.embed_dim != LAC_DIM:
         raise ValueError(f"LAC embeddings have {LAC_DIM} dimensions, not {config.embed_dim}")

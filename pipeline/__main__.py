@@ -1,5 +1,5 @@
 """``python -m pipeline`` is the ``yuqing`` command, for subprocesses that need this interpreter."""
 
-from pipeline.cli import app
+from pipeline.cli import main
 
-app(prog_name="yuqing")
+main()

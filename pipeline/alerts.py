@@ -1,14 +1,10 @@
-"""The alert decision and the alert row: what a scored comment becomes in the store."""
+"""The alert decision: what a scored comment becomes in the store."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from pipeline.records import CommentRecord, Lineage
-
-NEGATIVE = "negative"
-POSITIVE = "positive"
+from pipeline.records import AlertRow, CommentRecord, Label, Lineage, label_for
 
 
 @dataclass(frozen=True)
@@ -22,34 +18,19 @@ class Prepared:
     keywords: list[str]
 
 
-def label_for(score: float, threshold: float) -> str:
-    """``score`` is P(negative); at or above the threshold the comment counts as negative."""
-    return NEGATIVE if score >= threshold else POSITIVE
-
-
 def alert_row(
     comment: Prepared, score: float, *, model: str, model_version: str, threshold: float
-) -> dict[str, Any] | None:
-    """The alerts-table row for a negative comment, or ``None`` when it raises no alert."""
-    if label_for(score, threshold) != NEGATIVE:
+) -> AlertRow | None:
+    """The alert for a comment whose P(negative) reaches ``threshold``, else ``None``."""
+    label = label_for(score, threshold)
+    if label is not Label.NEGATIVE:
         return None
     record = comment.record
-    return {
-        "comment_id": record.id,
-        "source": record.source,
-        "url": record.url,
-        "author": record.author,
-        "published_at": record.published_at,
-        "crawled_at": record.crawled_at,
-        "raw_text": record.text,
-        "clean_text": comment.clean_text,
-        "tokens": comment.tokens,
-        "keywords": comment.keywords,
-        "label": NEGATIVE,
-        "score": score,
-        "model": model,
-        "model_version": model_version,
-        "kafka_topic": comment.lineage.topic,
-        "kafka_partition": comment.lineage.partition,
-        "kafka_offset": comment.lineage.offset,
-    }
+    return AlertRow(
+        comment_id=record.id, source=record.source, url=record.url, author=record.author,
+        published_at=record.published_at, crawled_at=record.crawled_at, raw_text=record.text,
+        clean_text=comment.clean_text, tokens=comment.tokens, keywords=comment.keywords,
+        label=label.value, score=score, model=model, model_version=model_version,
+        kafka_topic=comment.lineage.topic, kafka_partition=comment.lineage.partition,
+        kafka_offset=comment.lineage.offset,
+    )  # fmt: skip

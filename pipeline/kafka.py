@@ -7,9 +7,10 @@ import logging
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
 
 from pipeline.config import Settings
+from pipeline.errors import BrokerUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -66,3 +67,23 @@ def ensure_topics(settings: Settings) -> None:
             log.info("created topics %s", [t.name for t in wanted])
     finally:
         admin.close()
+
+
+def check_broker(settings: Settings) -> None:
+    """Raise :class:`BrokerUnreachable` in one line unless a broker answers at the bootstrap
+    servers; a crawl checks first rather than fetching pages it could not deliver."""
+    timeout_ms = int(settings.kafka_timeout_s * 1000)
+    client_log = logging.getLogger("kafka")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL)  # each refused connection is our one line's cause
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers,
+                                 request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
+    except KafkaTimeoutError:
+        raise BrokerUnreachable(
+            f"no Kafka broker answers at {settings.kafka_bootstrap} (waited "
+            f"{settings.kafka_timeout_s:g}s); start one (`yuqing broker`) or set "
+            "YUQING_KAFKA_BOOTSTRAP") from None
+    finally:
+        client_log.setLevel(level)
+    admin.close()

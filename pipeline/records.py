@@ -1,16 +1,20 @@
-"""The comment record: the one contract between crawlers and the pipeline.
+"""The contracts every part of Yuqing shares, each defined once: the comment record, the dead
+letter, the sentiment label and the alert row.
 
-A record travels on Kafka as UTF-8 JSON keyed by its stable ``id``. Both ends validate it with
-the same model; whatever fails becomes a :class:`DeadLetter` carrying the reason and the raw
-bytes, so nothing is dropped silently.
+A comment record travels on Kafka as UTF-8 JSON keyed by its stable ``id``. Both ends validate it
+with the same model; whatever fails becomes a :class:`DeadLetter` carrying the reason and the raw
+bytes, so nothing is dropped silently. A scored negative comment becomes an :class:`AlertRow`,
+which the store writes as it is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -100,11 +104,12 @@ def parse_record(raw: bytes | None) -> CommentRecord:
     try:
         return CommentRecord.model_validate(payload)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'record'}: {err['msg']}"
-            for err in exc.errors()
-        )
-        raise RecordError(f"invalid record: {problems}") from exc
+        raise RecordError(f"invalid record: {_problems(exc)}") from exc
+
+
+def _problems(error: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in item['loc']) or 'record'}: {item['msg']}"
+                     for item in error.errors())
 
 
 class Lineage(BaseModel):
@@ -118,9 +123,14 @@ class Lineage(BaseModel):
 
 
 class DeadLetter(BaseModel):
-    """A message the pipeline could not use, kept with the reason and the raw bytes."""
+    """A message some stage could not use, kept with the reason and the raw bytes.
 
-    model_config = ConfigDict(frozen=True)
+    ``stage`` says where it was refused: ``crawl`` (the crawler's item pipeline, which sends it
+    to the dead-letter topic), ``parse``, ``text`` or ``score`` (the stream job). On Kafka it
+    travels as JSON with ``raw`` in base64, so bytes that are not UTF-8 survive the trip.
+    """
+
+    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
 
     stage: str
     reason: str
@@ -128,3 +138,77 @@ class DeadLetter(BaseModel):
     record_id: str | None = None
     lineage: Lineage | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+def parse_dead_letter(raw: bytes | None) -> DeadLetter:
+    """Decode a dead letter that another stage (the crawler) put on the dead-letter topic, so
+    the stream job can store it beside its own; raises :class:`RecordError` if it is not one."""
+    if raw is None:
+        raise RecordError("message has no value (a tombstone)")
+    try:
+        return DeadLetter.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RecordError(f"invalid dead letter: {_problems(exc)}") from exc
+
+
+class Label(StrEnum):
+    """The two sentiment classes. ``index`` is the class's position in every model's output and
+    in the labelled data, so a model, its training data and the alert rule cannot disagree."""
+
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+
+    @property
+    def index(self) -> int:
+        return 1 if self is Label.NEGATIVE else 0
+
+    @classmethod
+    def from_index(cls, index: int) -> Label:
+        return cls.NEGATIVE if index == Label.NEGATIVE.index else cls.POSITIVE
+
+
+EVEN_ODDS = 0.5
+"""A two-class model's own boundary (its argmax): where accuracy figures are measured."""
+
+
+def label_for(p_negative: float, threshold: float) -> Label:
+    """The one decision rule: negative at or above ``threshold`` (``alert_threshold`` in the
+    settings). The stream job and ``yuqing score`` both call it, so a comment checked by hand
+    gets the answer the pipeline gave."""
+    return Label.NEGATIVE if p_negative >= threshold else Label.POSITIVE
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """A comment scored negative, with everything an operator needs to act on it.
+
+    The store's ``alerts`` table has exactly these columns plus its own timestamps; the comment
+    id is the key, so writing the same comment again updates it instead of duplicating it.
+    """
+
+    comment_id: str
+    source: str
+    url: str
+    author: str | None
+    published_at: datetime | None
+    crawled_at: datetime
+    raw_text: str
+    clean_text: str
+    tokens: list[str]
+    keywords: list[str]
+    label: str
+    score: float
+    model: str
+    model_version: str
+    kafka_topic: str
+    kafka_partition: int
+    kafka_offset: int
+
+    RESCORED: ClassVar[tuple[str, ...]] = (
+        "clean_text", "tokens", "keywords", "label", "score", "model", "model_version",
+        "kafka_topic", "kafka_partition", "kafka_offset",
+    )  # fmt: skip
+    """What a re-scored comment may change; the comment itself stays as first seen."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {field.name: getattr(self, field.name) for field in fields(self)}

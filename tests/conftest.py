@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from devkit.demosite.comments import DemoComment, demo_comments
+from devkit.demosite.server import DemoSite
 from pipeline.broker import EmbeddedBroker
 from pipeline.config import Settings
 from pipeline.kafka import ensure_topics
+from pipeline.store.migrations import upgrade
 
 
 @pytest.fixture
@@ -21,14 +24,31 @@ def broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
 
 @pytest.fixture
 def settings(tmp_path: Path, broker: EmbeddedBroker) -> Settings:
-    """Settings pointing at the test broker, a temp SQLite file and unique topics."""
+    """Settings pointing at the test broker, with its topics, and a migrated temp SQLite file."""
     configured = Settings(
         kafka_bootstrap=broker.bootstrap,
         database_url=f"sqlite:///{tmp_path / 'yuqing.db'}",
         kafka_timeout_s=10,
     )
     ensure_topics(configured)
+    upgrade(configured.database_url)
     return configured
+
+
+@pytest.fixture(scope="session")
+def comments() -> list[DemoComment]:
+    """Every demo comment: the whole test split, so coverage checks see all real texts."""
+    return demo_comments()
+
+
+@pytest.fixture
+def demo_site(comments: list[DemoComment]) -> Iterator[DemoSite]:
+    """The demo review site on a free 127.0.0.1 port."""
+    with DemoSite(comments) as site:
+        yield site
+
+
+POSTGRES_PASSWORD = "yuqing-test"
 
 
 def _pg_bin() -> Path | None:
@@ -40,8 +60,10 @@ def _pg_bin() -> Path | None:
 def postgres_url() -> Iterator[str]:
     """A real PostgreSQL server in a temp dir on a free loopback port, run as user postgres.
 
-    Skipped when the server is not installed, except in CI (``CI`` set), where `make test`
-    installs it and a missing server is a failure.
+    It demands a password (scram-sha-256), as a deployed server does, so tests see the errors a
+    refused login gives; the URL carries :data:`POSTGRES_PASSWORD`. Skipped when the server is
+    not installed, except in CI (``CI`` set), where `make test` installs it and a missing server
+    is a failure.
     """
     import os
     import shutil
@@ -66,12 +88,16 @@ def postgres_url() -> Iterator[str]:
         if done.returncode:
             raise RuntimeError(f"{args[0]} failed: {done.stderr or done.stdout}")
 
-    as_postgres(str(bin_dir / "initdb"), "-D", str(data / "db"), "--auth=trust", "-U", "postgres")
+    pwfile = data / "pwfile"
+    pwfile.write_text(POSTGRES_PASSWORD)
+    shutil.chown(pwfile, "postgres")
+    as_postgres(str(bin_dir / "initdb"), "-D", str(data / "db"), "--auth=scram-sha-256",
+                f"--pwfile={pwfile}", "-U", "postgres")
     as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-l", str(data / "log"), "-w",
                 "-o", f"-p {port} -h 127.0.0.1 -k {data}", "start")
     try:
         wait_for_port("127.0.0.1", port, 30)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        yield f"postgresql+psycopg://postgres:{POSTGRES_PASSWORD}@127.0.0.1:{port}/postgres"
     finally:
         as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "immediate", "stop")
         shutil.rmtree(data, ignore_errors=True)

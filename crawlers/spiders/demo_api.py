@@ -10,10 +10,10 @@ from urllib.parse import urlencode
 from scrapy import Request, Spider
 from scrapy.http import TextResponse
 
-from crawlers.demosite import API_SOURCE
-from crawlers.demosite.server import DEFAULT_BASE_URL
 from crawlers.items import CommentItem
-from crawlers.spiders import LOOPBACK_SETTINGS
+from crawlers.spiders import DEMO_SITE, LOOPBACK_SETTINGS
+
+SOURCE = "demo-api"
 
 PAGE_SIZE = 100
 
@@ -31,7 +31,7 @@ class DemoApiSpider(Spider):
     name = "demo_api"
     custom_settings = LOOPBACK_SETTINGS
 
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, **kwargs: Any) -> None:
+    def __init__(self, base_url: str = DEMO_SITE, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.base_url = base_url.rstrip("/")
 
@@ -47,7 +47,7 @@ class DemoApiSpider(Spider):
         payload = response.json()
         for comment in payload["comments"]:
             yield CommentItem(
-                source=API_SOURCE,
+                source=SOURCE,
                 url=f"{self.base_url}/api/comments/{comment.get('id')}",
                 text=comment.get("content"),
                 native_id=comment.get("id"),

@@ -8,10 +8,10 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
-from crawlers.demosite import HTML_SOURCE
-from crawlers.demosite.server import DEFAULT_BASE_URL
 from crawlers.items import CommentItem
-from crawlers.spiders import LOOPBACK_SETTINGS
+from crawlers.spiders import DEMO_SITE, LOOPBACK_SETTINGS
+
+SOURCE = "demo-reviews"
 
 
 class DemoReviewsSpider(scrapy.Spider):
@@ -20,7 +20,7 @@ class DemoReviewsSpider(scrapy.Spider):
     name = "demo_reviews"
     custom_settings = LOOPBACK_SETTINGS
 
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, **kwargs: Any) -> None:
+    def __init__(self, base_url: str = DEMO_SITE, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.base_url = base_url.rstrip("/")
 
@@ -35,7 +35,7 @@ class DemoReviewsSpider(scrapy.Spider):
             native_id = review.attrib.get("data-review-id")
             texts = review.css("p.content::text").getall()
             yield CommentItem(
-                source=HTML_SOURCE,
+                source=SOURCE,
                 url=f"{response.url}#review-{native_id}",
                 text="".join(texts) if texts else None,
                 native_id=native_id,

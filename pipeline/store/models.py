@@ -1,11 +1,27 @@
-"""Tables. The comment id is the alert's primary key, so replays upsert instead of duplicating."""
+"""Tables. The comment id is the alert's primary key, so replays upsert instead of duplicating.
+
+The schema itself is created and changed only by the Alembic revisions in ``migrations/``;
+these classes are what the code expects the latest revision to have built.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -15,16 +31,32 @@ def _now() -> datetime:
 
 intpk = Annotated[int, mapped_column(Integer, primary_key=True, autoincrement=True)]
 created_at = Annotated[datetime, mapped_column(DateTime(timezone=True), default=_now, index=True)]
+# Kafka offsets are 64-bit; a busy partition passes 2**31 and a 32-bit column would refuse it.
+kafka_offset = Annotated[int, mapped_column(BigInteger)]
+
+# JSONB on PostgreSQL so keywords can be indexed and searched; JSON text elsewhere (the engine
+# writes it as unescaped UTF-8, so plain SQL can LIKE-search it).
+JSON_LIST = JSON().with_variant(JSONB(), "postgresql")
+
+# Alembic's comparison and migrations skip an index whose ``info`` names another dialect.
+POSTGRESQL_ONLY = {"dialect": "postgresql"}
 
 
 class Base(DeclarativeBase):
-    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, list[str]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {list[str]: JSON_LIST}
 
 
 class Alert(Base):
-    """A comment scored negative above the threshold, with everything needed to act on it."""
+    """A comment scored negative above the threshold: the columns of
+    :class:`pipeline.records.AlertRow`, plus when the store first and last wrote it."""
 
     __tablename__ = "alerts"
+    # jsonb_path_ops serves exactly the containment (@>) the keyword filter uses, and is smaller
+    # than the default GIN operator class.
+    __table_args__ = (
+        Index("ix_alerts_keywords", "keywords", postgresql_using="gin",
+              postgresql_ops={"keywords": "jsonb_path_ops"}, info=POSTGRESQL_ONLY),
+    )
 
     comment_id: Mapped[str] = mapped_column(String(512), primary_key=True)
     source: Mapped[str] = mapped_column(String(512), index=True)
@@ -42,14 +74,15 @@ class Alert(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     kafka_topic: Mapped[str] = mapped_column(String(255))
     kafka_partition: Mapped[int]
-    kafka_offset: Mapped[int]
+    kafka_offset: Mapped[kafka_offset]
     created_at: Mapped[created_at]
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
                                                  onupdate=_now)
 
 
-class DeadLetter(Base):
-    """A message the pipeline could not use: the reason and the raw bytes, never dropped."""
+class StoredDeadLetter(Base):
+    """A :class:`pipeline.records.DeadLetter` as stored: the reason and the raw bytes, with its
+    Kafka lineage flattened into columns so a replay can be recognised."""
 
     __tablename__ = "dead_letters"
     # A replayed offset must not add a second row; rows without lineage (NULLs) never collide.
@@ -62,5 +95,5 @@ class DeadLetter(Base):
     record_id: Mapped[str | None] = mapped_column(String(512))
     kafka_topic: Mapped[str | None] = mapped_column(String(255))
     kafka_partition: Mapped[int | None]
-    kafka_offset: Mapped[int | None]
+    kafka_offset: Mapped[kafka_offset | None]
     created_at: Mapped[created_at]

@@ -1,10 +1,12 @@
 """The streaming job, one comment's path from Kafka to the store.
 
-ReadComments → Parse → CleanCorrectSegment → Encode → Score → Decide → WriteAlerts.
+ReadComments → Parse → CleanCorrectSegment → Encode → Score → Decide → WriteAlerts, and beside
+it ReadDeadLetters, which stores the crawler's dead letters with the job's own, so that every
+dead letter is queryable in one table.
 
 App flags are parsed here; every other flag goes to Beam's ``PipelineOptions`` unchanged, so the
 same job runs on the local FnApiRunner or, with ``--runner=FlinkRunner`` or ``DataflowRunner``,
-at scale.
+at scale. The scorer is whatever the settings name (:mod:`pipeline.scoring`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.alerts import Prepared
 from pipeline.config import Settings
+from pipeline.kafka import check_broker
+from pipeline.scoring import Scorer, load_scorer
+from pipeline.store.engine import check_store, make_engine
 from pipeline.store.queries import add_dead_letters, upsert_alerts
 from pipeline.stream.source import ReadComments
 from pipeline.stream.transforms import (
@@ -28,17 +33,18 @@ from pipeline.stream.transforms import (
     Decide,
     ParseRecord,
     WriteRows,
-    dead_letter_row,
     failed_inference_letters,
     prepared,
+    read_dead_letter,
     rejected_letter,
 )
 from pipeline.text.beam import REJECTED, ProcessText
+from pipeline.text.resources import lm_dir, read_card
 
 log = logging.getLogger(__name__)
 
 # The local runner that runs splittable and stateful DoFns live; more than one worker makes
-# streaming stop silently on Beam 2.77 (DESIGN.md).
+# streaming stop silently on Beam 2.77.
 LOCAL_OPTIONS = ["--runner=FnApiRunner", "--streaming", "--direct_num_workers=1"]
 
 
@@ -51,11 +57,9 @@ class RunSummary:
     seconds: float
 
 
-def build(pipeline: beam.Pipeline, settings: Settings, idle_stop_s: float | None) -> None:
-    """Wire the steps onto ``pipeline``; the model handler comes from the configured scorer."""
-    from models.handlers import load_scorer
-
-    scorer = load_scorer(settings)
+def build(pipeline: beam.Pipeline, settings: Settings, scorer: Scorer,
+          idle_stop_s: float | None) -> None:
+    """Wire the steps onto ``pipeline``."""
     messages = pipeline | "ReadComments" >> ReadComments(settings, settings.topic_comments,
                                                          idle_stop_s)
     parsed = messages | "Parse" >> beam.ParDo(ParseRecord()).with_outputs(DEAD, main="ok")
@@ -69,7 +73,7 @@ def build(pipeline: beam.Pipeline, settings: Settings, idle_stop_s: float | None
         | "Prepared" >> beam.Map(prepared)
         | "Encode" >> beam.Map(lambda comment: (comment, scorer.encode(comment.clean_text,
                                                                         comment.tokens)))
-        .with_output_types(tuple[Prepared, scorer.input_type])  # see models.handlers.TensorCoder
+        .with_output_types(tuple[Prepared, scorer.input_type])  # a coder for the model's input
         | "Score" >> RunInference(KeyedModelHandler(scorer.model_handler()))
         .with_exception_handling()
     )
@@ -80,21 +84,23 @@ def build(pipeline: beam.Pipeline, settings: Settings, idle_stop_s: float | None
         | "WriteAlerts" >> beam.ParDo(WriteRows(settings.database_url, upsert_alerts,
                                                 "alerts_written"))
     )
+    crawl_letters = (
+        pipeline
+        | "ReadDeadLetters" >> ReadComments(settings, settings.topic_dead_letters, idle_stop_s)
+        | "ParseDeadLetters" >> beam.Map(read_dead_letter)
+    )
     # One writer per dead-letter output rather than a Flatten: it keeps every step fused into
-    # the reading stage, so offsets are committed only after these writes.
+    # its reading stage, so offsets are committed only after these writes.
     letters = {
+        "Crawl": crawl_letters,
         "Parse": parsed[DEAD],
         "Text": text[REJECTED] | "RejectedLetters" >> beam.Map(rejected_letter),
         "Score": failed.failed_inferences | "SplitFailedBatches" >> beam.FlatMap(
             failed_inference_letters),
     }
     for stage, pcoll in letters.items():
-        (
-            pcoll
-            | f"DeadLetterRows{stage}" >> beam.Map(dead_letter_row)
-            | f"WriteDeadLetters{stage}" >> beam.ParDo(WriteRows(
-                settings.database_url, add_dead_letters, "dead_letters"))
-        )
+        _ = pcoll | f"WriteDeadLetters{stage}" >> beam.ParDo(WriteRows(
+            settings.database_url, add_dead_letters, "dead_letters"))
 
 
 def parse_known_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
@@ -104,14 +110,31 @@ def parse_known_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[s
     return parser.parse_known_args(argv)
 
 
+def preflight(settings: Settings) -> Scorer:
+    """Refuse to start, in one line, on what would otherwise fail in every worker: no broker, a
+    store that cannot be reached or has an old schema, a missing model or corrector artifact."""
+    engine = make_engine(settings.database_url)
+    try:
+        check_store(engine)
+    finally:
+        engine.dispose()
+    check_broker(settings)
+    if settings.correct_text:
+        read_card(lm_dir(settings))
+    return load_scorer(settings)
+
+
 def run(argv: list[str] | None = None, settings: Settings | None = None) -> RunSummary:
     """Run the job; returns when it has drained (``--until-idle``) or is cancelled."""
     known, beam_args = parse_known_args(argv)
     settings = settings or Settings()
+    scorer = preflight(settings)
     options = PipelineOptions(LOCAL_OPTIONS + beam_args)
     started = time.monotonic()
     pipeline = beam.Pipeline(options=options)
-    build(pipeline, settings, known.until_idle)
+    build(pipeline, settings, scorer, known.until_idle)
+    log.info("job starting: model %s %s, alert threshold %.2f, store %s", scorer.name,
+             scorer.version, settings.alert_threshold, settings.database_url.split("@")[-1])
     result = pipeline.run()
     result.wait_until_finish()
     summary = RunSummary(seconds=round(time.monotonic() - started, 1),

@@ -5,6 +5,11 @@ group's committed offset onwards. Offsets are committed in a bundle-finalization
 the runner calls only after every fused step of the bundle — the store sink included — has
 finished. A crash before that replays the messages instead of losing them (at-least-once); the
 sink's upserts make the replay harmless.
+
+Each partition logs where it starts and why (the group's committed offset, or none), since a
+reused consumer group silently reads nothing new. A partition whose log restarts under the job
+(topic recreated, memory-only broker restarted) fails the job with :class:`PartitionReset`;
+a broker that is merely down is waited for, with a warning a minute.
 """
 
 from __future__ import annotations
@@ -22,11 +27,14 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration, Timestamp
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError, RetriableError
 from kafka.structs import OffsetAndMetadata
 
 from pipeline.config import Settings
+from pipeline.errors import OperatorError
 from pipeline.kafka import make_consumer
+from pipeline.stream import progress
 
 log = logging.getLogger(__name__)
 
@@ -56,31 +64,65 @@ def list_partitions(settings: Settings, topic: str) -> list[tuple[str, int]]:
     return [(topic, partition) for partition in sorted(partitions)]
 
 
+class PartitionReset(OperatorError, RuntimeError):
+    """A partition's log restarted below the offset the job had reached, or vanished.
+
+    Fatal rather than retried: reading on from our old offset would silently skip the new log's
+    first messages (or wait forever for an offset that will not come back), and the committed
+    offsets describe a log that no longer exists. The local runner re-raises it as it is, so
+    ``yuqing`` prints its one-line message as it does for every :class:`OperatorError`.
+    """
+
+
 class ReadPartitions(beam.DoFn, RestrictionProvider):
     """Poll one partition per call, then defer the rest of the range so the bundle can commit.
 
     Each partition starts at the consumer group's committed offset (or the beginning). With
     ``idle_stop_s`` set the job is batch-like: a partition that has returned nothing for that
     long claims the end of its range and finishes, and the job ends when all have.
+
+    A poll that returns nothing is the cue to look at the broker: a high watermark below our
+    position means the log was recreated (:class:`PartitionReset`); every ``probe_every_s`` an
+    idle partition also asks the broker for its end offset, which tells a quiet topic from a
+    broker that is down, and checks that the partition still exists. A broker that is down is
+    waited for, with a warning at most every ``warn_every_s``.
     """
 
     def __init__(self, settings: Settings, idle_stop_s: float | None = None,
-                 poll_timeout_ms: int = 200) -> None:
+                 poll_timeout_ms: int = 200, probe_every_s: float = 10.0,
+                 warn_every_s: float = 60.0) -> None:
         self._settings = settings
         self._idle_stop_s = idle_stop_s
         self._poll_timeout_ms = poll_timeout_ms
+        self._probe_every_s = probe_every_s
+        self._warn_every_s = warn_every_s
         self._consumers: dict[tuple[str, int], KafkaConsumer] = {}
         self._idle_since: dict[tuple[str, int], float] = {}
+        self._probe_at: dict[tuple[str, int], float] = {}
+        self._broker: _BrokerSilence | None = None
+        self._progress: progress.Reporter | None = None
         self._read = Metrics.counter("yuqing", "read")
+
+    def setup(self) -> None:
+        self._broker = _BrokerSilence(self._settings.kafka_bootstrap, self._probe_every_s,
+                                      self._warn_every_s)
+        self._progress = progress.shared_reporter(self._settings.progress_interval_s)
 
     def initial_restriction(self, element: tuple[str, int]) -> OffsetRange:
         # A throwaway consumer: this may run in a different copy of the DoFn than ``process``.
-        consumer = make_consumer(self._settings)
+        # A short fetch wait: the fetch that finds the log's end must not wait for new data
+        # (0 makes tansu never answer).
+        partition = TopicPartition(*element)
+        consumer = make_consumer(self._settings, fetch_max_wait_ms=10)
         try:
-            committed = consumer.committed(TopicPartition(*element))
+            committed = consumer.committed(partition)
+            start = committed or 0
+            end = _log_end(consumer, partition, start)
         finally:
             consumer.close()
-        return OffsetRange(committed or 0, END_OF_TIME)
+        log.info("%s", _start_line(partition, start, committed, end,
+                                   self._settings.consumer_group))
+        return OffsetRange(start, END_OF_TIME)
 
     def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
         return OffsetRestrictionTracker(restriction)
@@ -93,10 +135,17 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
             consumer.close()
         self._consumers.clear()
 
-    def _consumer(self, element: tuple[str, int]) -> KafkaConsumer:
+    def _consumer(self, element: tuple[str, int], start: int) -> KafkaConsumer:
         if element not in self._consumers:
-            consumer = make_consumer(self._settings)
-            consumer.assign([TopicPartition(*element)])
+            # Seeking at once spares the consumer from asking the broker for the committed
+            # offset, a call that would block, not poll, while the broker is down. A broker
+            # that is down when the consumer is created holds it up for one request timeout,
+            # not kafka-python's default 30 s.
+            partition = TopicPartition(*element)
+            consumer = make_consumer(
+                self._settings, bootstrap_timeout_ms=int(self._settings.kafka_timeout_s * 1000))
+            consumer.assign([partition])
+            consumer.seek(partition, start)
             self._consumers[element] = consumer
         return self._consumers[element]
 
@@ -109,20 +158,20 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
         watermark=beam.DoFn.WatermarkEstimatorParam(ManualWatermarkEstimator.default_provider()),
     ) -> Iterator[KafkaMessage]:
         partition = TopicPartition(*element)
-        consumer = self._consumer(element)
         start = tracker.current_restriction().start
-        if consumer.position(partition) != start:
-            consumer.seek(partition, start)
-        batch = consumer.poll(timeout_ms=self._poll_timeout_ms).get(partition, [])
+        consumer, batch = self._poll(element, start)
+        now = time.monotonic()
+        self._inspect(consumer, partition, start, batch, now)
+        self._progress.maybe_report()
         last_offset: int | None = None
         for message in batch:
             if not tracker.try_claim(message.offset):
                 return
             last_offset = message.offset
             self._read.inc()
+            progress.add("read")
             yield KafkaMessage(message.topic, message.partition, message.offset, message.key,
                                message.value, message.timestamp)
-        now = time.monotonic()
         if last_offset is not None:
             self._idle_since.pop(element, None)
             finalizer.register(lambda: self._commit(consumer, partition, last_offset + 1))
@@ -137,12 +186,184 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
         _advance(watermark, Timestamp.now())
         tracker.defer_remainder(Duration(seconds=0.5))
 
+    def _poll(self, element: tuple[str, int], start: int
+              ) -> tuple[KafkaConsumer | None, list[ConsumerRecord]]:
+        """The partition's consumer and what one poll brought, from offset ``start`` on.
+
+        No consumer while the broker cannot be reached: kafka-python raises instead of waiting
+        when it has never connected (creating a consumer, the group's first poll). The job
+        waits for the broker like an idle partition does, rather than fail.
+        """
+        partition = TopicPartition(*element)
+        try:
+            consumer = self._consumer(element, start)
+            if consumer.position(partition) != start:
+                consumer.seek(partition, start)
+            return consumer, consumer.poll(timeout_ms=self._poll_timeout_ms).get(partition, [])
+        except RetriableError:
+            return None, []
+
+    def _inspect(self, consumer: KafkaConsumer | None, partition: TopicPartition, start: int,
+                 batch: list[ConsumerRecord], now: float) -> None:
+        """Between poll and emit: notice a broker that is silent, or a partition that was reset
+        or is gone, before any message of a new log is mistaken for the old one's; note the lag.
+        """
+        if consumer is None:
+            self._broker.silent(now, partition)
+            return
+        if batch:
+            _check_not_rewound(partition, start, batch[0].offset)
+            self._broker.heard(now)
+        else:
+            self._check_partition(consumer, partition, start, now)
+        self._record_lag(consumer, partition, batch[-1].offset + 1 if batch else start)
+
+    def _check_partition(self, consumer: KafkaConsumer, partition: TopicPartition, start: int,
+                         now: float) -> None:
+        """After an empty poll: raise :class:`PartitionReset` if the log restarted or vanished.
+
+        The high watermark is the consumer's own state, free to read on every empty poll; the
+        probe is a round trip, so each partition makes one at most every ``probe_every_s``.
+        """
+        highwater = consumer.highwater(partition)
+        if highwater is not None and highwater < start:
+            raise PartitionReset(_reset_line(partition, start, highwater))
+        element = (partition.topic, partition.partition)
+        if now < self._probe_at.setdefault(element, now + self._probe_every_s):
+            return
+        self._probe_at[element] = now + self._probe_every_s
+        if _partition_gone(consumer, partition):
+            raise PartitionReset(_gone_line(partition, self._settings.kafka_bootstrap))
+        if _broker_answers(consumer, partition):
+            self._broker.heard(now)
+        else:
+            self._broker.silent(now, partition)
+
+    def _record_lag(self, consumer: KafkaConsumer, partition: TopicPartition,
+                    position: int) -> None:
+        highwater = consumer.highwater(partition)  # known once a fetch has answered
+        if highwater is not None:
+            self._progress.record_lag(partition.topic, partition.partition,
+                                      max(0, highwater - position))
+
     def _commit(self, consumer: KafkaConsumer, partition: TopicPartition, offset: int) -> None:
         try:
             consumer.commit({partition: OffsetAndMetadata(offset, "", -1)})
         except KafkaError:
             # Not fatal: the next commit covers this one, and a restart replays (at-least-once).
             log.warning("committing offset %d of %s failed", offset, partition, exc_info=True)
+
+
+class _BrokerSilence:
+    """How long the broker has not answered, warned about at most once every ``warn_every_s``.
+
+    Shared by the partitions of one reader: they all talk to the same broker, so one outage is
+    one warning, not one per partition. Each partition has its own consumer, and those
+    reconnect one after another, so a recovery does not reopen the warning window: a consumer
+    still backing off would warn again about the outage just reported as over.
+    """
+
+    def __init__(self, bootstrap: str, grace_s: float, warn_every_s: float) -> None:
+        self._bootstrap = bootstrap
+        self._grace_s = grace_s
+        self._warn_every_s = warn_every_s
+        self._heard_at = time.monotonic()
+        self._warned_at: float | None = None
+        self._reported_outage = False
+
+    def heard(self, now: float) -> None:
+        if self._reported_outage:
+            log.info("the Kafka broker at %s answers again after %.0f s; reading on",
+                     self._bootstrap, now - self._heard_at)
+            self._reported_outage = False
+        self._heard_at = now
+
+    def silent(self, now: float, partition: TopicPartition) -> None:
+        if now - self._heard_at < self._grace_s:
+            return  # a blip, not an outage
+        if self._warned_at is not None and now - self._warned_at < self._warn_every_s:
+            return
+        self._warned_at = now
+        self._reported_outage = True
+        log.warning("no data from the Kafka broker at %s for %.0f s (%s/%d); still waiting "
+                    "for it: is it running and reachable?", self._bootstrap,
+                    now - self._heard_at, partition.topic, partition.partition)
+
+
+# How long a probe of an idle partition may take before the broker counts as silent.
+PROBE_TIMEOUT_MS = 2_000
+# How long initial_restriction looks for a partition's end before logging it as unknown.
+LOG_END_TIMEOUT_S = 5.0
+
+
+def _partition_gone(consumer: KafkaConsumer, partition: TopicPartition) -> bool:
+    """Whether the broker's metadata lacks ``partition``.
+
+    The consumer's cached metadata answers while the topic is known; it asks the broker only
+    once a refresh has dropped the topic. A broker that cannot be asked proves nothing: that is
+    an outage, and the probe after this reports it.
+    """
+    try:
+        return partition.partition not in consumer.partitions_for_topic(partition.topic)
+    except KafkaError:
+        return False
+
+
+def _broker_answers(consumer: KafkaConsumer, partition: TopicPartition) -> bool:
+    """Whether the broker answers a request for ``partition``'s end offset in time.
+
+    Only the answer counts, not its value: tansu answers ListOffsets(latest) with the start of
+    the partition's last batch plus one, below the true end.
+    """
+    try:
+        consumer.end_offsets([partition], timeout_ms=PROBE_TIMEOUT_MS)
+    except KafkaError:
+        return False
+    return True
+
+
+def _log_end(consumer: KafkaConsumer, partition: TopicPartition, start: int) -> int | None:
+    """The partition's high watermark, as a fetch reports it; None if no fetch answered.
+
+    Not ``end_offsets()``: tansu under-reports it (see :func:`_broker_answers`).
+    """
+    consumer.assign([partition])
+    consumer.seek(partition, start)
+    deadline = time.monotonic() + LOG_END_TIMEOUT_S
+    while consumer.highwater(partition) is None and time.monotonic() < deadline:
+        consumer.poll(timeout_ms=100, max_records=1)
+    return consumer.highwater(partition)
+
+
+def _start_line(partition: TopicPartition, start: int, committed: int | None, end: int | None,
+                group: str) -> str:
+    where = f"{partition.topic}/{partition.partition}"
+    ends = f"partition ends at {end}" if end is not None else "partition end unknown"
+    if committed is None:
+        return (f"{where}: starting at offset {start}: consumer group {group!r} has no "
+                f"committed offset ({ends})")
+    return (f"{where}: starting at offset {start}, the committed offset of consumer group "
+            f"{group!r} ({ends}); set YUQING_CONSUMER_GROUP to a new name to re-read from the "
+            "beginning")
+
+
+def _check_not_rewound(partition: TopicPartition, start: int, first_offset: int) -> None:
+    """A real Kafka answers a fetch past a truncated log's end with OFFSET_OUT_OF_RANGE, and the
+    consumer silently resets to the earliest offset: records below our position mean that."""
+    if first_offset < start:
+        raise PartitionReset(_reset_line(partition, start, first_offset))
+
+
+def _reset_line(partition: TopicPartition, start: int, end: int) -> str:
+    return (f"{partition.topic}/{partition.partition} was reset under the running job: the "
+            f"broker's log is back at offset {end}, below offset {start} that the job had read "
+            "up to (topic recreated, or a memory-only broker restarted); restart the job with a "
+            "new YUQING_CONSUMER_GROUP to read the new log from the beginning")
+
+
+def _gone_line(partition: TopicPartition, bootstrap: str) -> str:
+    return (f"{partition.topic}/{partition.partition} no longer exists on the Kafka broker at "
+            f"{bootstrap} (topic deleted?); recreate the topic and restart the job")
 
 
 def _advance(estimator: ManualWatermarkEstimator, timestamp: Timestamp) -> None:

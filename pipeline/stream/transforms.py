@@ -19,7 +19,16 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from pipeline.alerts import Prepared, alert_row
-from pipeline.records import CommentRecord, DeadLetter, Lineage, RecordError, parse_record
+from pipeline.records import (
+    CommentRecord,
+    DeadLetter,
+    Lineage,
+    RecordError,
+    parse_dead_letter,
+    parse_record,
+)
+from pipeline.store.engine import make_engine
+from pipeline.stream import progress
 from pipeline.stream.source import KafkaMessage
 from pipeline.text.stage import ProcessedText
 
@@ -46,6 +55,20 @@ class ParseRecord(beam.DoFn):
         yield record, _lineage(message)
 
 
+def read_dead_letter(message: KafkaMessage) -> DeadLetter:
+    """A dead letter from the dead-letter topic (the crawler's), placed where it was read.
+
+    Its lineage becomes its position on that topic, so a replay stores it once; one that cannot
+    be read is itself kept as a dead letter, raw bytes and all.
+    """
+    try:
+        letter = parse_dead_letter(message.value)
+    except RecordError as exc:
+        return DeadLetter(stage="dead-letter-topic", reason=exc.reason, raw=message.value or b"",
+                          lineage=_lineage(message))
+    return letter.model_copy(update={"lineage": _lineage(message)})
+
+
 def prepared(element: tuple[tuple[CommentRecord, Lineage], ProcessedText]) -> Prepared:
     (record, lineage), text = element
     return Prepared(record=record, lineage=lineage, clean_text=text.text, tokens=list(text.tokens),
@@ -59,7 +82,7 @@ def rejected_letter(element: tuple[tuple[CommentRecord, Lineage], str]) -> DeadL
 
 
 class Decide(beam.DoFn):
-    """Model output → alert row for negatives above the threshold; counts what it saw."""
+    """Model output → alert row for negatives at or above the threshold; counts what it saw."""
 
     def __init__(self, model: str, version: str, threshold: float,
                  probability: Callable[[PredictionResult], float]) -> None:
@@ -68,13 +91,15 @@ class Decide(beam.DoFn):
         self._scored = Metrics.counter("yuqing", "scored")
         self._alerts = Metrics.counter("yuqing", "alerts")
 
-    def process(self, element: tuple[Prepared, PredictionResult]) -> Iterator[dict[str, Any]]:
+    def process(self, element: tuple[Prepared, PredictionResult]) -> Iterator[Any]:
         comment, result = element
         self._scored.inc()
+        progress.add("scored")
         row = alert_row(comment, self._probability(result), model=self._model,
                         model_version=self._version, threshold=self._threshold)
         if row is not None:
             self._alerts.inc()
+            progress.add("alerts")
             yield row
 
 
@@ -88,20 +113,6 @@ def failed_inference_letters(failure: tuple[Sequence[tuple[Prepared, Any]], Exce
                          lineage=comment.lineage)
 
 
-def dead_letter_row(letter: DeadLetter) -> dict[str, Any]:
-    lineage = letter.lineage
-    return {
-        "stage": letter.stage,
-        "reason": letter.reason,
-        "raw": letter.raw,
-        "record_id": letter.record_id,
-        "kafka_topic": lineage.topic if lineage else None,
-        "kafka_partition": lineage.partition if lineage else None,
-        "kafka_offset": lineage.offset if lineage else None,
-        "created_at": letter.created_at,
-    }
-
-
 class WriteRows(beam.DoFn):
     """Buffer a bundle's rows and write them in one transaction before the bundle ends.
 
@@ -109,23 +120,22 @@ class WriteRows(beam.DoFn):
     finalizes (commits) a bundle only after this has returned.
     """
 
-    def __init__(self, database_url: str, write: Callable[[Session, list[dict[str, Any]]], None],
+    def __init__(self, database_url: str, write: Callable[[Session, list[Any]], None],
                  counter: str, attempts: int = 3) -> None:
         self._database_url = database_url
         self._write = write
         self._attempts = attempts
+        self._counter = counter
         self._written = Metrics.counter("yuqing", counter)
         self._engine: Engine | None = None
 
     def setup(self) -> None:
-        from pipeline.store.queries import make_engine
-
         self._engine = make_engine(self._database_url)
 
     def start_bundle(self) -> None:
-        self._rows: list[dict[str, Any]] = []
+        self._rows: list[Any] = []
 
-    def process(self, row: dict[str, Any]) -> None:
+    def process(self, row: Any) -> None:
         self._rows.append(row)
 
     def finish_bundle(self) -> None:
@@ -144,6 +154,7 @@ class WriteRows(beam.DoFn):
                             self._attempts, exc_info=True)
                 time.sleep(0.5 * 2**attempt)
         self._written.inc(len(self._rows))
+        progress.add(self._counter, len(self._rows))
         self._rows = []
 
     def teardown(self) -> None:

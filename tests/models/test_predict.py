@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,10 @@ import torch
 from typer.testing import CliRunner
 
 from models.lstm import load_artifact, negative_probabilities
-from models.predict import ARTIFACTS, Predictor, default_artifact, settings_for
+from models.predict import Predictor, settings_for
 from pipeline.cli import app
 from pipeline.config import Settings
+from pipeline.errors import ArtifactMissing
 from pipeline.text.clean import clean
 from tests.models.conftest import TEXTS
 
@@ -32,8 +32,9 @@ def test_predictor_scores_in_order_and_keeps_rejected_texts(tiny_artifact: Path)
 
 def test_settings_for_picks_the_named_models_artifact(tmp_path: Path) -> None:
     base = Settings(model="lstm", model_path=tmp_path)
+    assert settings_for(base, None).model_path == tmp_path
     assert settings_for(base, "lstm").model_path == tmp_path
-    assert settings_for(base, "bert").model_path == default_artifact("bert")
+    assert settings_for(base, "bert").model_path is None  # the BERT scorer's own default
     assert settings_for(base, "bert", tmp_path / "b").model_path == tmp_path / "b"
 
 
@@ -45,8 +46,9 @@ def test_score_command_prints_one_json_line_per_comment(tiny_artifact: Path) -> 
     assert [row["text"] for row in rows] == [TEXTS[0], "", TEXTS[1]]
     assert {row["version"] for row in rows} == {"lstm-0.0.0-test"}
     assert "error" in rows[1]
-    for row in (rows[0], rows[2]):
-        assert row["label"] == ("negative" if row["score"] >= 0.5 else "positive")
+    for row in (rows[0], rows[2]):  # the pipeline's own rule and threshold
+        assert row["threshold"] == Settings().alert_threshold
+        assert row["label"] == ("negative" if row["score"] >= row["threshold"] else "positive")
 
 
 def test_predictor_corrects_like_the_pipeline_unless_told_not_to(tiny_artifact: Path) -> None:
@@ -58,16 +60,5 @@ def test_predictor_corrects_like_the_pipeline_unless_told_not_to(tiny_artifact: 
 
 
 def test_a_missing_model_says_how_to_get_one(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="yuqing train lstm"):
+    with pytest.raises(ArtifactMissing, match="yuqing train lstm"):
         Predictor(Settings(model_path=tmp_path / "nothing-here"))
-
-
-def test_bert_defaults_to_the_newest_finished_run(tmp_path: Path) -> None:
-    assert default_artifact("bert", tmp_path) == tmp_path
-    for version in ("bert-old", "bert-new", "bert-unfinished"):
-        (tmp_path / version).mkdir()
-    (tmp_path / "bert-old" / "metrics.json").write_text("{}")
-    (tmp_path / "bert-new" / "metrics.json").write_text("{}")
-    os.utime(tmp_path / "bert-old" / "metrics.json", (1, 1))
-    assert default_artifact("bert", tmp_path) == tmp_path / "bert-new"
-    assert default_artifact("lstm", tmp_path) == ARTIFACTS / "lstm"

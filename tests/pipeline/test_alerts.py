@@ -1,5 +1,5 @@
-from pipeline.alerts import NEGATIVE, POSITIVE, Prepared, alert_row, label_for
-from pipeline.records import CommentRecord, Lineage
+from pipeline.alerts import Prepared, alert_row
+from pipeline.records import CommentRecord, Label, Lineage, label_for
 
 
 def _prepared() -> Prepared:
@@ -9,15 +9,21 @@ def _prepared() -> Prepared:
 
 
 def test_threshold_is_inclusive() -> None:
-    assert label_for(0.8, 0.8) == NEGATIVE
-    assert label_for(0.7999, 0.8) == POSITIVE
+    assert label_for(0.8, 0.8) is Label.NEGATIVE
+    assert label_for(0.7999, 0.8) is Label.POSITIVE
+
+
+def test_labels_name_their_class_index() -> None:
+    assert (Label.NEGATIVE.index, Label.POSITIVE.index) == (1, 0)
+    assert [Label.from_index(i) for i in (0, 1)] == [Label.POSITIVE, Label.NEGATIVE]
 
 
 def test_negative_comment_becomes_a_row_with_lineage_and_model() -> None:
     row = alert_row(_prepared(), 0.93, model="lstm", model_version="lstm-1", threshold=0.8)
     assert row is not None
-    assert (row["comment_id"], row["label"], row["score"]) == ("demo:7", NEGATIVE, 0.93)
-    assert (row["kafka_partition"], row["kafka_offset"], row["model_version"]) == (2, 41, "lstm-1")
+    assert (row.comment_id, row.label, row.score) == ("demo:7", "negative", 0.93)
+    assert (row.kafka_partition, row.kafka_offset, row.model_version) == (2, 41, "lstm-1")
+    assert row.as_dict()["raw_text"] == "太差了！"
 
 
 def test_positive_comment_raises_no_alert() -> None:

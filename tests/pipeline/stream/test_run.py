@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
-from models.handlers import load_scorer
 from pipeline.config import Settings
+from pipeline.errors import ArtifactMissing
+from pipeline.kafka import make_producer
 from pipeline.records import CommentRecord
-from pipeline.store.models import Alert, DeadLetter
-from pipeline.store.queries import make_engine, select_dead_letters
+from pipeline.scoring import load_scorer
+from pipeline.store.engine import SchemaError, make_engine
+from pipeline.store.models import Alert, StoredDeadLetter
+from pipeline.store.queries import select_dead_letters
 from pipeline.stream.run import run
 from tests.utils.factories import held_out_records, produce, produce_records
 from tests.utils.scoring import expected_alerts
@@ -68,7 +72,7 @@ def test_replaying_the_topic_creates_no_duplicates(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     with Session(engine) as session:
         first = {a.comment_id: a.score for a in session.query(Alert)}
-        first_letters = session.query(DeadLetter).count()
+        first_letters = session.query(StoredDeadLetter).count()
 
     # A new consumer group starts again from offset 0: every message is processed twice.
     replay = settings.model_copy(update={"consumer_group": "replay"})
@@ -77,7 +81,7 @@ def test_replaying_the_topic_creates_no_duplicates(settings: Settings) -> None:
     assert summary.scored == 40
     with Session(engine) as session:
         assert {a.comment_id: a.score for a in session.query(Alert)} == first
-        assert session.query(DeadLetter).count() == first_letters == 1
+        assert session.query(StoredDeadLetter).count() == first_letters == 1
 
 
 def test_a_second_run_resumes_from_committed_offsets(settings: Settings) -> None:
@@ -85,3 +89,29 @@ def test_a_second_run_resumes_from_committed_offsets(settings: Settings) -> None
     assert run(["--until-idle=2"], settings).read == 20
     produce_records(settings, held_out_records(25)[20:])
     assert run(["--until-idle=2"], settings).read == 5
+
+
+def test_an_unreadable_message_on_the_dead_letter_topic_is_kept_too(settings: Settings) -> None:
+    producer = make_producer(settings)
+    producer.send(settings.topic_dead_letters, value=b"\xff not a dead letter")
+    producer.flush()
+    producer.close()
+
+    assert run(["--until-idle=2"], settings).dead_letters == 1
+    with Session(make_engine(settings.database_url)) as session:
+        (letter,) = select_dead_letters(session, stage="dead-letter-topic")
+    assert letter.raw == b"\xff not a dead letter" and "invalid dead letter" in letter.reason
+
+
+def test_the_job_refuses_to_start_on_a_store_without_the_schema(settings: Settings,
+                                                                tmp_path: Path) -> None:
+    empty = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'new.db'}"})
+    with pytest.raises(SchemaError, match="run `yuqing db upgrade`"):
+        run(["--until-idle=1"], empty)
+
+
+def test_the_job_refuses_to_start_without_the_corrector_lm(settings: Settings,
+                                                           tmp_path: Path) -> None:
+    missing = settings.model_copy(update={"corrector_lm": tmp_path / "no-lm"})
+    with pytest.raises(ArtifactMissing, match="yuqing build corrector-lm"):
+        run(["--until-idle=1"], missing)

@@ -1,0 +1,1 @@
+"""Development code that no worker imports: the demo, its review site, benchmarks, tuning."""

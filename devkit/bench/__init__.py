@@ -1,0 +1,1 @@
+"""Reproducible benchmarks behind `yuqing bench …`; their figures are in docs/benchmarks.md."""

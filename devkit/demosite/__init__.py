@@ -1,0 +1,1 @@
+"""A local stand-in for the review sites Yuqing crawls, serving real held-out review texts."""

@@ -1,0 +1,37 @@
+"""``yuqing crawl``: run spiders; their comments go to Kafka."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def crawl(
+    spiders: Annotated[list[str], typer.Argument(help="Spider names: demo_reviews, demo_api.")],
+    base_url: Annotated[str | None, typer.Option(
+        help="Site root for the demo spiders (default: the demo site on port 8080).")] = None,
+) -> None:
+    """Crawl with Scrapy spiders; every comment goes to Kafka (YUQING_KAFKA_BOOTSTRAP).
+
+    Valid comments go to the comments topic keyed by their stable id, invalid ones to the
+    dead-letter topic with the reason (the job stores them; `yuqing dead-letters --stage crawl`
+    shows them). Prints a JSON summary per spider and exits 1 if a spider failed or a message
+    could not be produced.
+    """
+    import json
+
+    from crawlers.run import available_spiders, crawl_summary_problems
+    from crawlers.run import crawl as run_crawl
+    from pipeline.config import get_settings
+
+    settings = get_settings()
+    known = available_spiders(settings)
+    if unknown := sorted(set(spiders) - set(known)):
+        raise typer.BadParameter(f"unknown spiders {unknown}; known: {known}")
+    summary = run_crawl(spiders, settings, **({"base_url": base_url} if base_url else {}))
+    typer.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    for problem in crawl_summary_problems(summary):
+        typer.echo(f"yuqing: {problem}", err=True)
+    if not all(result["ok"] for result in summary.values()):
+        raise typer.Exit(1)

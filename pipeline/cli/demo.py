@@ -1,0 +1,54 @@
+"""``yuqing demo`` and ``yuqing demo-site``: the product once on the embedded defaults."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import typer
+
+from crawlers.spiders import DEMO_SITE
+
+
+def demo(
+    limit: int | None = typer.Option(None, min=1, help="Serve only this many demo comments."),
+    top: int = typer.Option(10, min=1, help="How many of the worst alerts to show."),
+) -> None:
+    """Run everything once on the embedded defaults: broker, demo site, crawl, pipeline, alerts.
+
+    Alerts land in the configured database (YUQING_DATABASE_URL; var/yuqing.db by default), so
+    `yuqing alerts` shows them afterwards.
+    """
+    from rich.console import Console
+
+    from devkit.demo import run_demo
+    from pipeline.cli.present import Format, print_alerts
+    from pipeline.config import get_settings
+
+    report = run_demo(get_settings(), limit=limit, top=top)
+    run = report.pipeline
+    console = Console()
+    console.print(
+        f"[bold]demo finished in {report.seconds}s[/bold]: served {report.served}, "
+        f"crawled {report.crawled}, read {run.read}, scored {run.scored}, "
+        f"alerts {run.alerts} ({report.alerts_stored} stored), dead letters {run.dead_letters}",
+        soft_wrap=True)
+    print_alerts(report.top_alerts, Format.table, console)
+
+
+def demo_site(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 to serve on.")] = (
+        urlsplit(DEMO_SITE).port or 8080),
+    limit: Annotated[int | None, typer.Option(min=1, help="Serve only this many comments.")] = None,
+) -> None:
+    """Serve the demo review site: held-out test reviews as HTML pages and a JSON API."""
+    import contextlib
+    import threading
+
+    from devkit.demosite.comments import demo_comments
+    from devkit.demosite.server import DemoSite
+
+    with DemoSite(demo_comments(limit), port=port) as site:
+        typer.echo(f"demo site on {site.base_url}; Ctrl-C stops it")
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()

@@ -1,0 +1,40 @@
+"""``yuqing broker`` and ``yuqing run``: the embedded broker and the streaming job."""
+
+from __future__ import annotations
+
+import typer
+
+
+def broker(port: int = typer.Option(9092, help="Port on 127.0.0.1 to listen on.")) -> None:
+    """Run the embedded Kafka-compatible broker (tansu) in the foreground and create the topics.
+
+    Memory-only: topics are lost when it stops. Point YUQING_KAFKA_BOOTSTRAP at a real cluster
+    in production. Stops cleanly on Ctrl-C, SIGTERM or SIGHUP; the broker process never outlives
+    this command.
+    """
+    from pipeline.broker import serve
+    from pipeline.config import get_settings
+
+    serve(port, get_settings(), ready=lambda bootstrap: typer.echo(
+        f"broker ready on {bootstrap}; Ctrl-C stops it"))
+
+
+def run(
+    ctx: typer.Context,
+    until_idle: float | None = typer.Option(
+        None, metavar="SECONDS", help="Stop once every partition has been idle this long."),
+) -> None:
+    """Run the streaming pipeline: Kafka → text stage → score → alerts in the store.
+
+    Without --until-idle it runs until stopped. Unknown options go to Beam unchanged, e.g.
+    --runner=FlinkRunner --flink_master=host:8081. It reads from the consumer group's committed
+    offsets (YUQING_CONSUMER_GROUP; a new group re-reads from the beginning) and logs a progress
+    line every YUQING_PROGRESS_INTERVAL_S seconds.
+    """
+    from pipeline.config import get_settings
+    from pipeline.stream.run import run as run_pipeline
+
+    argv = list(ctx.args) + ([f"--until-idle={until_idle}"] if until_idle is not None else [])
+    summary = run_pipeline(argv, get_settings())
+    typer.echo(f"read {summary.read}, scored {summary.scored}, alerts {summary.alerts}, "
+               f"dead letters {summary.dead_letters} in {summary.seconds}s")

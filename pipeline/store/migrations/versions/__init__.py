@@ -1,0 +1,1 @@
+"""One module per schema revision, named after its id; Alembic loads them by path."""

@@ -1,0 +1,48 @@
+"""`yuqing alerts --keyword` and `yuqing dead-letters --stage`, as an operator runs them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from pipeline.records import AlertRow, DeadLetter, Lineage
+from pipeline.store.engine import make_engine
+from pipeline.store.migrations import upgrade
+from pipeline.store.queries import add_dead_letters, upsert_alerts
+from tests.pipeline.cli.test_errors import yuqing
+
+ROW = AlertRow(
+    comment_id="s:1", source="shop", url="http://127.0.0.1/1", author=None, published_at=None,
+    crawled_at=datetime(2026, 11, 30, tzinfo=UTC), raw_text="京东的物流太慢",
+    clean_text="京东的物流太慢",
+    tokens=["京东", "的", "物流", "太慢"], keywords=["京东"], label="negative", score=0.93,
+    model="lstm", model_version="lstm-1.2.0", kafka_topic="comments", kafka_partition=0,
+    kafka_offset=2**40,
+)  # fmt: skip
+
+
+def test_alerts_filter_by_watched_keyword_and_dead_letters_by_stage(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    with Session(make_engine(url)) as session, session.begin():
+        upsert_alerts(session, [ROW, replace(ROW, comment_id="s:2", keywords=["携程"],
+                                             raw_text="携程客服不理人")])
+        add_dead_letters(session, [
+            DeadLetter(stage="crawl", reason="bad date", raw=b"{}", lineage=Lineage(
+                topic="comments.dead", partition=0, offset=1)),
+            DeadLetter(stage="parse", reason="not JSON", raw=b"{", lineage=Lineage(
+                topic="comments", partition=0, offset=5))])
+
+    listed = yuqing("alerts", "--keyword", "京东", "--format", "json", YUQING_DATABASE_URL=url)
+    assert listed.returncode == 0, listed.stderr
+    (alert,) = json.loads(listed.stdout)
+    assert (alert["comment_id"], alert["keywords"], alert["kafka_offset"]) == (
+        "s:1", ["京东"], 2**40)
+
+    letters = yuqing("dead-letters", "--stage", "crawl", YUQING_DATABASE_URL=url)
+    assert letters.returncode == 0, letters.stderr
+    assert letters.stdout.splitlines() == ["[crawl] comments.dead/0/1 bad date raw=b'{}'"]

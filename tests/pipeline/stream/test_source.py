@@ -1,0 +1,178 @@
+"""The Kafka reader on the real broker: where it starts, and what it does when the broker goes
+away or comes back empty.
+
+The pipelines run on the in-process FnApiRunner in a thread, so the test can stop and restart
+the broker under them and read their log records with caplog.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import apache_beam as beam
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from kafka import TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from pipeline.broker import EmbeddedBroker
+from pipeline.config import Settings
+from pipeline.kafka import ensure_topics, make_consumer, make_producer
+from pipeline.stream import progress
+from pipeline.stream.run import LOCAL_OPTIONS
+from pipeline.stream.source import PartitionReset, ReadComments, ReadPartitions
+
+pytestmark = pytest.mark.integration
+
+SOURCE_LOGGER = "pipeline.stream.source"
+
+
+def produce_to(settings: Settings, partition: int, count: int) -> None:
+    producer = make_producer(settings)
+    try:
+        for n in range(count):
+            producer.send(settings.topic_comments, value=b"%d" % n, partition=partition)
+        producer.flush()
+    finally:
+        producer.close()
+
+
+def commit(settings: Settings, partition: int, offset: int) -> None:
+    consumer = make_consumer(settings)
+    try:
+        tp = TopicPartition(settings.topic_comments, partition)
+        consumer.assign([tp])
+        consumer.commit({tp: OffsetAndMetadata(offset, "", -1)})
+    finally:
+        consumer.close()
+
+
+def start_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == SOURCE_LOGGER and "starting at offset" in r.getMessage()]
+
+
+def test_start_is_logged_with_the_committed_offset_and_the_partition_end(
+        settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger=SOURCE_LOGGER)
+    produce_to(settings, 0, 7)
+    commit(settings, 0, 7)
+    produce_to(settings, 1, 4)
+    reader = ReadPartitions(settings)
+
+    restrictions = [reader.initial_restriction((settings.topic_comments, p)) for p in (0, 1, 2)]
+
+    assert [r.start for r in restrictions] == [7, 0, 0]
+    assert start_lines(caplog) == [
+        "comments/0: starting at offset 7, the committed offset of consumer group "
+        "'yuqing-pipeline' (partition ends at 7); set YUQING_CONSUMER_GROUP to a new name to "
+        "re-read from the beginning",
+        "comments/1: starting at offset 0: consumer group 'yuqing-pipeline' has no committed "
+        "offset (partition ends at 4)",
+        "comments/2: starting at offset 0: consumer group 'yuqing-pipeline' has no committed "
+        "offset (partition ends at 0)",
+    ]
+
+
+def test_a_running_job_logs_where_each_partition_starts(
+        settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger=SOURCE_LOGGER)
+    produce_to(settings, 2, 3)
+
+    with beam.Pipeline(options=PipelineOptions(LOCAL_OPTIONS)) as pipeline:
+        _ = pipeline | ReadComments(settings, settings.topic_comments, idle_stop_s=1)
+
+    assert sorted(start_lines(caplog)) == [
+        f"comments/{p}: starting at offset 0: consumer group 'yuqing-pipeline' has no "
+        f"committed offset (partition ends at {end})" for p, end in ((0, 0), (1, 0), (2, 3))
+    ]
+
+
+class Job:
+    """A pipeline running in a thread, so the test can act on the broker meanwhile."""
+
+    def __init__(self, read: Callable[[beam.Pipeline], object]) -> None:
+        self.error: BaseException | None = None
+        self._read = read
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with beam.Pipeline(options=PipelineOptions(LOCAL_OPTIONS)) as pipeline:
+                self._read(pipeline)
+        except BaseException as exc:  # handed to the test thread
+            self.error = exc
+
+    def join(self, timeout_s: float) -> bool:
+        """Whether the job ended within ``timeout_s``."""
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def read_so_far() -> int:
+    return progress.COUNTERS.snapshot()["read"]
+
+
+def test_a_broker_restarted_empty_under_the_job_fails_it(settings: Settings,
+                                                         broker: EmbeddedBroker) -> None:
+    for partition in (0, 1, 2):
+        produce_to(settings, partition, 10)
+    before = read_so_far()
+    # idle_stop_s: a reader that missed the reset ends quietly instead of hanging the test.
+    job = Job(lambda p: p | ReadComments(settings, settings.topic_comments, idle_stop_s=20))
+    wait_until(lambda: read_so_far() - before >= 30 or job.join(0), 60, "30 messages read")
+
+    broker.stop()
+    broker.start()
+    ensure_topics(settings)  # as `yuqing broker` does; the new partitions are empty
+
+    assert job.join(30), "the job went on reading after the broker lost its topics"
+    assert isinstance(job.error, PartitionReset), job.error
+    message = str(job.error)
+    assert "\n" not in message
+    assert "was reset under the running job: the broker's log is back at offset 0, below " \
+           "offset 10 that the job had read up to" in message
+    assert "YUQING_CONSUMER_GROUP" in message
+
+
+def test_a_broker_that_is_down_is_waited_for_with_a_warning(
+        settings: Settings, broker: EmbeddedBroker, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="pipeline.stream")
+    settings = settings.model_copy(update={"progress_interval_s": 0.5, "kafka_timeout_s": 2})
+    partitions = [(settings.topic_comments, p) for p in (0, 1, 2)]
+    reader = ReadPartitions(settings, idle_stop_s=20, probe_every_s=1)
+    before = read_so_far()
+    job = Job(lambda p: p | beam.Create(partitions) | beam.ParDo(reader))
+    # Empty partitions, so that the broker coming back empty is no reset for this job.
+    wait_until(lambda: all(any(f"comments/{p}=0" in r.getMessage() for r in caplog.records)
+                           for p in (0, 1, 2)), 30, "every partition to be polled")
+
+    broker.stop()
+    wait_until(lambda: any("no data from the Kafka broker" in r.getMessage()
+                           for r in caplog.records), 20, "the outage warning")
+    time.sleep(2)
+    assert not job.join(0), f"the job ended while the broker was down: {job.error!r}"
+    broker.start()
+    ensure_topics(settings)
+    produce_to(settings, 1, 5)
+
+    assert job.join(60), "the job did not end after the broker came back"
+    assert job.error is None
+    assert read_so_far() - before == 5
+    warnings = [r.getMessage() for r in caplog.records
+                if r.levelno == logging.WARNING and r.name == SOURCE_LOGGER]
+    assert len(warnings) == 1, warnings  # one outage, well under a minute: one warning
+    assert warnings[0].startswith(f"no data from the Kafka broker at {broker.bootstrap} for ")
+    assert any(f"the Kafka broker at {broker.bootstrap} answers again" in r.getMessage()
+               for r in caplog.records)
