@@ -15,6 +15,11 @@ OUR_LOGGERS = ("pipeline", "crawlers", "models", "devkit")
 # Named although the root level already hides their INFO: some set their own level on import.
 NOISY_LOGGERS = ("kafka", "scrapy", "twisted", "apache_beam", "urllib3", "filelock", "h5py",
                  "asyncio", "sqlalchemy", "transformers", "torch")
+# kafka-python logs every refused reconnect as an ERROR (about 170 lines in a 15 s outage) and a
+# cancelled metadata refresh when a consumer closes. What an operator needs from that, our own
+# code says once: the reader warns once a minute while no data arrives, and producers count and
+# log failed sends; `-v` shows the client's own lines.
+KAFKA_CLIENT = "kafka"
 # jieba gives its logger its own stderr handler and sets it to DEBUG when imported, so a level
 # set on it before the import is overwritten; a filter survives the import.
 JIEBA_LOGGER = "jieba"
@@ -61,6 +66,7 @@ def configure_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.INFO)
     for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
+    logging.getLogger(KAFKA_CLIENT).setLevel(logging.NOTSET if verbose else logging.CRITICAL)
     _replace_filter(root, _DropMessage(APITOOLS_MESSAGE))
     _quiet_jieba(verbose)
 
