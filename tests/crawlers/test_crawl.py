@@ -45,6 +45,7 @@ def test_every_demo_comment_arrives_once_as_a_valid_record(
 ) -> None:
     done = yuqing(settings, "crawl", "demo_reviews", "demo_api", "--base-url", demo_site.base_url)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert len(done.stderr.splitlines()) <= 3, done.stderr  # a summary line per spider, no noise
     summary = json.loads(done.stdout)
     assert summary["demo_reviews"]["produced"] == len(demo_site.html)
     assert summary["demo_api"]["produced"] == len(demo_site.api)
