@@ -62,7 +62,8 @@ def bench_score(settings: Settings, comments: int = 20_000) -> dict[str, Any]:
         scored.inc()
         return scorer.negative_probability(result)
 
-    options = PipelineOptions(runner="FnApiRunner", direct_num_workers=1)
+    # [] rather than the default sys.argv: the benchmark's own flags are not Beam's.
+    options = PipelineOptions([], runner="FnApiRunner", direct_num_workers=1)
     pipeline = beam.Pipeline(options=options)
     _ = (
         pipeline
