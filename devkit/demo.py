@@ -68,8 +68,7 @@ def crawl_in_subprocess(settings: Settings, base_url: str, log_path: Path) -> in
 
 def prepare(settings: Settings) -> None:
     """The one-time set-up `yuqing db upgrade` and `yuqing build corrector-lm` do."""
-    log.info("store %s is at schema revision %s", settings.database_url, upgrade(
-        settings.database_url))
+    upgrade(settings.database_url)
     if settings.correct_text and not lm_dir(settings).exists():
         log.info("building the corrector's language model (about a minute, once)")
         build_lm(lm_dir(settings))

@@ -25,7 +25,7 @@ from pipeline.alerts import Prepared
 from pipeline.config import Settings
 from pipeline.kafka import check_broker
 from pipeline.scoring import Scorer, load_scorer
-from pipeline.store.engine import check_store, make_engine
+from pipeline.store.engine import check_store, display_url, make_engine
 from pipeline.store.queries import add_dead_letters, upsert_alerts
 from pipeline.stream.source import ReadComments
 from pipeline.stream.transforms import (
@@ -134,7 +134,7 @@ def run(argv: list[str] | None = None, settings: Settings | None = None) -> RunS
     pipeline = beam.Pipeline(options=options)
     build(pipeline, settings, scorer, known.until_idle)
     log.info("job starting: model %s %s, alert threshold %.2f, store %s", scorer.name,
-             scorer.version, settings.alert_threshold, settings.database_url.split("@")[-1])
+             scorer.version, settings.alert_threshold, display_url(settings.database_url))
     result = pipeline.run()
     result.wait_until_finish()
     summary = RunSummary(seconds=round(time.monotonic() - started, 1),

@@ -14,7 +14,7 @@ def read_topic(settings: Settings, topic: str, timeout_s: float = 20.0) -> list[
     """Every message now in ``topic``: polls until each partition reaches its high watermark.
 
     The fetch's high watermark is used rather than ``end_offsets``, which tansu reports
-    slightly wrong (see DESIGN.md).
+    slightly wrong (after 12 messages it reported 1).
     """
     consumer = KafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
