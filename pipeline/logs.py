@@ -39,6 +39,20 @@ class _Below(logging.Filter):
         return record.levelno >= self.level
 
 
+class _LibraryFloor(logging.Filter):
+    """Drops a library's records under its floor, at the handler: Scrapy resets its own loggers
+    to DEBUG whenever a crawl starts (and logs its versions at INFO), so a logger level alone
+    does not hold."""
+
+    def __init__(self, floors: dict[str, int]) -> None:
+        super().__init__()
+        self.floors = floors
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        floor = self.floors.get(record.name.partition(".")[0], logging.NOTSET)
+        return record.levelno >= floor
+
+
 class _DropMessage(logging.Filter):
     """Drops the one record that starts with ``prefix``."""
 
@@ -68,6 +82,11 @@ def configure_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.NOTSET if verbose else logging.WARNING)
     logging.getLogger(KAFKA_CLIENT).setLevel(logging.NOTSET if verbose else logging.CRITICAL)
     _replace_filter(root, _DropMessage(APITOOLS_MESSAGE))
+    floors = {} if verbose else dict.fromkeys(NOISY_LOGGERS, logging.WARNING)
+    if not verbose:
+        floors[KAFKA_CLIENT] = logging.CRITICAL
+    for handler in root.handlers:
+        _replace_filter(handler, _LibraryFloor(floors))
     _quiet_jieba(verbose)
 
 
@@ -82,7 +101,7 @@ def _quiet_jieba(verbose: bool) -> None:
     _replace_filter(jieba, _Below(logging.NOTSET if verbose else logging.WARNING))
 
 
-def _replace_filter(logger: logging.Logger, wanted: logging.Filter) -> None:
+def _replace_filter(logger: logging.Filterer, wanted: logging.Filter) -> None:
     """Install ``wanted`` in place of an earlier filter of its class, so repeated calls do not
     stack up filters."""
     for old in [f for f in logger.filters if type(f) is type(wanted)]:
