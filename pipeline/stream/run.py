@@ -27,12 +27,12 @@ from pipeline.kafka import check_broker
 from pipeline.scoring import Scorer, load_scorer
 from pipeline.store.engine import check_store, display_url, make_engine
 from pipeline.store.queries import add_dead_letters, upsert_alerts
+from pipeline.stream.sink import WriteRows
 from pipeline.stream.source import ReadComments
 from pipeline.stream.transforms import (
     DEAD,
     Decide,
     ParseRecord,
-    WriteRows,
     failed_inference_letters,
     prepared,
     read_dead_letter,

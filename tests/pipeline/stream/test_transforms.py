@@ -4,26 +4,20 @@ becomes a dead letter."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import apache_beam as beam
 import torch
 from apache_beam.ml.inference.base import PredictionResult
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from sqlalchemy.orm import Session
 
 from pipeline.alerts import Prepared
 from pipeline.records import CommentRecord, DeadLetter, Label, Lineage
-from pipeline.store.engine import make_engine
-from pipeline.store.migrations import upgrade
-from pipeline.store.queries import add_dead_letters, select_dead_letters
 from pipeline.stream.source import KafkaMessage
 from pipeline.stream.transforms import (
     DEAD,
     Decide,
     ParseRecord,
-    WriteRows,
     failed_inference_letters,
     prepared,
     read_dead_letter,
@@ -97,16 +91,3 @@ def test_a_failed_inference_batch_becomes_one_letter_per_comment() -> None:
         letters = (pipeline | beam.Create([failure]) | beam.FlatMap(failed_inference_letters)
                    | beam.Map(lambda d: (d.stage, d.reason)))
         assert_that(letters, equal_to([("score", "RuntimeError: CUDA out of memory")] * 2))
-
-
-def test_write_rows_writes_each_bundle_to_the_store(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    upgrade(url)
-    letters = [DeadLetter(stage="parse", reason=f"r{i}", raw=b"x", lineage=Lineage(
-        topic="comments", partition=0, offset=i)) for i in range(5)]
-    with BeamTestPipeline() as pipeline:
-        _ = (pipeline | beam.Create(letters)
-             | beam.ParDo(WriteRows(url, add_dead_letters, "dead_letters")))
-    with Session(make_engine(url)) as session:
-        stored = select_dead_letters(session)
-    assert sorted(letter.reason for letter in stored) == [f"r{i}" for i in range(5)]
