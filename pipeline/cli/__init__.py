@@ -12,6 +12,7 @@ traceback.
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -55,11 +56,48 @@ def configure(verbose: bool = typer.Option(False, "--verbose", "-v",
 
 
 def main() -> None:
-    """The console script: run the command, and turn an operator's error into one line."""
+    """The console script: run the command, and turn every error an operator can make into one
+    line on stderr: bad arguments (exit 2), bad settings (2), unusable store, broker or artifact
+    (1)."""
+    if (position := _undecodable_argument(sys.argv[1:])) is not None:
+        _fail(f"argument {position} is not valid UTF-8", 2)
     try:
-        app(prog_name="yuqing")
+        status = app(prog_name="yuqing", standalone_mode=False)
+    except typer.TyperException as error:  # usage errors (Click's), otherwise a box of lines
+        _fail(_usage_message(error), getattr(error, "exit_code", 2))
+    except (KeyboardInterrupt, typer.Abort):
+        _fail("interrupted", 130)
     except (ConfigError, OperatorError, StoreError, BrokerError) as error:
         if _verbose:
             raise
-        print(f"yuqing: error: {error}", file=sys.stderr)
-        sys.exit(2 if isinstance(error, ConfigError) else 1)
+        _fail(str(error), 2 if isinstance(error, ConfigError) else 1)
+    sys.exit(status or 0)
+
+
+def _fail(message: str, status: int) -> NoReturn:
+    if message:
+        print(f"yuqing: error: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+def _usage_message(error: typer.TyperException) -> str:
+    """Click's message, with where to find help instead of the usage block it would print.
+
+    ``yuqing`` without a command prints the help itself and has no message.
+    """
+    message = error.format_message()
+    context = getattr(error, "ctx", None)
+    if message and context is not None:
+        message += f" (see `{context.command_path} --help`)"
+    return message
+
+
+def _undecodable_argument(arguments: list[str]) -> int | None:
+    """The 1-based position of an argument that was not UTF-8: Python keeps its bytes as lone
+    surrogates, which fail far from here (printing, the text stage) with a traceback."""
+    for position, argument in enumerate(arguments, start=1):
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            return position
+    return None

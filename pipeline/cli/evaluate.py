@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from itertools import islice
+from typing import TYPE_CHECKING, Annotated, BinaryIO
 
 import typer
 
 from pipeline.cli.options import Model, ModelPath
+from pipeline.records import label_for
+
+if TYPE_CHECKING:  # the type only; models.predict loads torch, which `--help` does not need
+    from models.predict import Scored
 
 app = typer.Typer(help="Evaluate models on the held-out test split.", no_args_is_help=True)
 
@@ -55,19 +61,42 @@ def score(
 
     from models.predict import Predictor, settings_for
     from pipeline.config import get_settings
-    from pipeline.records import label_for
 
     torch.set_num_threads(1)
     settings = settings_for(get_settings(), model, model_path)
     predictor = Predictor(settings)
-    lines = text if text else (line.rstrip("\n") for line in sys.stdin)
     meta = {"model": predictor.scorer.name, "version": predictor.scorer.version,
             "threshold": settings.alert_threshold}
-    for result in predictor.score(lines):
-        row: dict[str, object] = {"text": result.text}
-        if result.score is None:
-            row["error"] = result.rejected
-        else:
-            row.update(label=label_for(result.score, settings.alert_threshold).value,
-                       score=round(result.score, 4))
-        typer.echo(json.dumps({**row, **meta}, ensure_ascii=False))
+    lines: Iterator[str | bytes] = iter(text) if text else _stdin_lines(sys.stdin.buffer)
+    undecodable = 0
+    while chunk := list(islice(lines, settings.batch_size)):
+        results = predictor.score([line for line in chunk if isinstance(line, str)])
+        for line in chunk:
+            if isinstance(line, bytes):  # reported in its place; the others are still scored
+                undecodable += 1
+                row: dict[str, object] = {"error": f"not UTF-8: {line[:60]!r}"}
+            else:
+                row = _score_row(next(results), settings.alert_threshold)
+            typer.echo(json.dumps({**row, **meta}, ensure_ascii=False))
+    if undecodable:
+        typer.echo(f"yuqing: error: {undecodable} input lines were not UTF-8", err=True)
+        raise typer.Exit(1)
+
+
+def _stdin_lines(stream: BinaryIO) -> Iterator[str | bytes]:
+    """Each line as text, or as its bytes when it is not UTF-8."""
+    for raw in stream:
+        line = raw.rstrip(b"\r\n")
+        try:
+            yield line.decode("utf-8")
+        except UnicodeDecodeError:
+            yield line
+
+
+def _score_row(result: Scored, threshold: float) -> dict[str, object]:
+    row: dict[str, object] = {"text": result.text}
+    if result.score is None:
+        row["error"] = result.rejected
+    else:
+        row.update(label=label_for(result.score, threshold).value, score=round(result.score, 4))
+    return row

@@ -33,7 +33,10 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
     match = _RELATIVE.match(value.strip())
     if match:
         amount, unit = match.groups()
-        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: int(amount)})
+        try:
+            return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: int(amount)})
+        except OverflowError:
+            raise ValueError(f"--since {value} reaches back before the year 1") from None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:

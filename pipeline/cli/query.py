@@ -6,6 +6,9 @@ import typer
 
 from pipeline.cli.present import Format
 
+MAX_LIMIT = 100_000
+"""More rows than a terminal or a spreadsheet holds; the databases refuse numbers past 2**63."""
+
 
 def alerts(
     since: str | None = typer.Option(None, help="Only newer alerts: 30m, 2h, 7d or ISO time."),
@@ -13,7 +16,7 @@ def alerts(
     keyword: str | None = typer.Option(None, help="Only alerts about this watched keyword "
                                        "(YUQING_KEYWORDS), e.g. 京东."),
     min_score: float | None = typer.Option(None, min=0, max=1, help="Only P(negative) ≥ this."),
-    limit: int = typer.Option(20, min=1, help="At most this many, worst first."),
+    limit: int = typer.Option(20, min=1, max=MAX_LIMIT, help="At most this many, worst first."),
     format: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
 ) -> None:
     """Query stored alerts, worst and newest first."""
@@ -36,7 +39,7 @@ def alerts(
 
 def dead_letters(
     stage: str | None = typer.Option(None, help="Only this stage: crawl, parse, text, score."),
-    limit: int = typer.Option(20, min=1, help="At most this many, newest first."),
+    limit: int = typer.Option(20, min=1, max=MAX_LIMIT, help="At most this many, newest first."),
 ) -> None:
     """Show messages that could not be used, from any stage, with the reason and their origin."""
     from sqlalchemy.orm import Session

@@ -6,6 +6,7 @@ real ``yuqing`` process against real servers.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -100,3 +101,32 @@ def test_a_crawl_without_a_broker_is_one_line_and_fails() -> None:
 def test_a_missing_model_artifact_names_the_command(tmp_path: Path) -> None:
     done = yuqing("score", "--text", "好", YUQING_MODEL_PATH=str(tmp_path / "none"))
     assert done.returncode == 1 and "`yuqing train lstm`" in one_line(done)
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["alerts", "--since", "1000000d"], "reaches back before the year 1"),
+    (["alerts", "--limit", "99999999999999999999999"], "less than or equal to 100000"),
+    (["dead-letters", "--limit", "0"], "greater than or equal to 1"),
+    (["correct", ""], "text is empty after cleaning"),
+    (["alerts", "--bogus"], "No such option: --bogus"),
+])  # fmt: skip
+def test_bad_arguments_are_one_line_and_exit_2(args: list[str], says: str) -> None:
+    done = yuqing(*args)
+    assert done.returncode == 2 and says in one_line(done)
+
+
+def test_an_argument_that_is_not_utf8_is_one_line() -> None:
+    raw = os.fsdecode(b"\xff\xfe")  # what Python makes of such bytes in argv
+    done = yuqing("correct", raw)
+    assert done.returncode == 2 and "argument 2 is not valid UTF-8" in one_line(done)
+
+
+def test_score_reports_undecodable_stdin_lines_in_place_and_scores_the_rest() -> None:
+    done = subprocess.run([sys.executable, "-m", "pipeline", "score"], cwd=ROOT,
+                          input=b"\xff\xfe random\n\xe9t\xe9 (Latin-1)\n\xe5\xa5\xbd\n",
+                          capture_output=True, timeout=120, check=False)
+    rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [("error" in row, row.get("text")) for row in rows] == [
+        (True, None), (True, None), (False, "好")]
+    assert done.returncode == 1
+    assert done.stderr.decode().strip() == "yuqing: error: 2 input lines were not UTF-8"
