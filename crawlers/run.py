@@ -12,6 +12,7 @@ from typing import Any
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.spiderloader import SpiderLoader
 
+from crawlers.extensions import ITEM_ERRORS, LOST
 from crawlers.settings import scrapy_settings
 from pipeline.config import Settings
 from pipeline.kafka import check_broker
@@ -24,23 +25,35 @@ def available_spiders(settings: Settings) -> list[str]:
 
 
 def summarize(crawler: Crawler, settings: Settings) -> dict[str, Any]:
-    """The numbers an operator checks after a crawl; ``ok`` is false if anything was lost."""
+    """The numbers an operator checks after a crawl; ``ok`` is false if anything was lost.
+
+    Every number comes from this crawler's own stats, so one spider's trouble never fails
+    another: ``errors`` are exceptions from its callbacks and item pipelines (not Scrapy's
+    ``log_count/ERROR``, which counts the whole process's records), and ``failed_requests`` the
+    pages it asked for that never reached a callback, counted by ``reasons``
+    (:class:`crawlers.extensions.PageLedger`).
+    """
     assert crawler.stats is not None
     stats = crawler.stats.get_stats()
     failed = sum(
         stats.get(f"yuqing/failed/{topic}", 0)
         for topic in (settings.topic_comments, settings.topic_dead_letters)
     )
+    reasons = {key.removeprefix(f"{LOST}/"): count for key, count in stats.items()
+               if key.startswith(f"{LOST}/")}
     summary = {
         "pages": stats.get("response_received_count", 0),
         "produced": stats.get(f"yuqing/produced/{settings.topic_comments}", 0),
         "dead_letters": stats.get(f"yuqing/produced/{settings.topic_dead_letters}", 0),
         "dropped": stats.get("item_dropped_count", 0),
         "produce_failed": failed,
-        "errors": stats.get("log_count/ERROR", 0) + stats.get("log_count/CRITICAL", 0),
+        "errors": stats.get("spider_exceptions/count", 0) + stats.get(ITEM_ERRORS, 0),
+        "failed_requests": stats.get(LOST, 0),
+        "reasons": dict(sorted(reasons.items(), key=lambda reason: (-reason[1], reason[0]))),
         "finish_reason": stats.get("finish_reason"),
     }
-    summary["ok"] = summary["finish_reason"] == "finished" and not failed and not summary["errors"]
+    summary["ok"] = (summary["finish_reason"] == "finished" and not failed
+                     and not summary["errors"] and not summary["failed_requests"])
     return summary
 
 
@@ -51,8 +64,13 @@ def crawl_summary_problems(summary: dict[str, dict[str, Any]]) -> list[str]:
         if result["produce_failed"]:
             problems.append(f"{name}: {result['produce_failed']} messages could not be produced "
                             "to Kafka and are lost from this crawl")
+        if lost := result["failed_requests"]:
+            why = ", ".join(f"{count} {reason}" for reason, count in result["reasons"].items())
+            problems.append(f"{name}: {lost} {'page' if lost == 1 else 'pages'} never fetched: "
+                            f"{why}")
         if result["errors"]:
-            problems.append(f"{name}: {result['errors']} errors logged (run with -v for details)")
+            problems.append(f"{name}: {result['errors']} errors raised in its callbacks or item "
+                            "pipelines (run with -v for details)")
         if result["finish_reason"] != "finished":
             problems.append(f"{name}: stopped early ({result['finish_reason']})")
         if result["dead_letters"]:
@@ -84,6 +102,7 @@ def crawl(spider_names: list[str], settings: Settings, **spider_kwargs: str) -> 
     process.start()
     summary = {name: summarize(crawler, settings) for name, crawler in crawlers.items()}
     for name, result in summary.items():
-        log.info("%s: %d pages, %d comments produced, %d dead letters", name, result["pages"],
-                 result["produced"], result["dead_letters"])
+        log.info("%s: %d pages, %d comments produced, %d dead letters, %d pages never fetched",
+                 name, result["pages"], result["produced"], result["dead_letters"],
+                 result["failed_requests"])
     return summary

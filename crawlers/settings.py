@@ -28,6 +28,12 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 
 ITEM_PIPELINES = {"crawlers.pipelines.KafkaPipeline": 800}
+# Counts, per spider, the pages that never reached a callback (redirect loops, retries given up,
+# duplicates of unparsed pages): a crawl that lost pages fails. The middleware sits outermost in
+# the downloader (after retries) and innermost for the spider (after HttpError filtering).
+EXTENSIONS = {"crawlers.extensions.PageLedger": 0}
+DOWNLOADER_MIDDLEWARES = {"crawlers.extensions.PageLedgerMiddleware": 10}
+SPIDER_MIDDLEWARES = {"crawlers.extensions.PageLedgerMiddleware": 1100}
 # Scrapy's INFO lines (every middleware, stats dumps) drown what matters; the crawl's summary
 # says what happened, and `yuqing -v crawl` shows everything.
 LOG_LEVEL = "WARNING"

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -16,28 +12,10 @@ from devkit.demosite.server import DemoSite
 from pipeline.broker import free_port
 from pipeline.config import Settings
 from pipeline.records import parse_record
+from tests.crawlers.command import yuqing
 from tests.crawlers.topics import read_topic
 
 pytestmark = pytest.mark.integration
-
-
-def yuqing(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI in a fresh process: Twisted's reactor cannot restart inside pytest's."""
-    env = os.environ | {
-        "YUQING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "YUQING_KAFKA_TIMEOUT_S": str(settings.kafka_timeout_s),
-        "YUQING_TOPIC_COMMENTS": settings.topic_comments,
-        "YUQING_TOPIC_DEAD_LETTERS": settings.topic_dead_letters,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        env=env,
-        cwd=Path(__file__).resolve().parents[2],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
 
 
 def test_every_demo_comment_arrives_once_as_a_valid_record(

@@ -18,5 +18,16 @@ def test_operator_settings_reach_scrapy() -> None:
     assert config.getdict("ITEM_PIPELINES") == {"crawlers.pipelines.KafkaPipeline": 800}
 
 
+def test_the_page_ledger_sees_both_ends_of_every_request() -> None:
+    """Outermost downloader middleware (after retries), innermost spider one (after HttpError)."""
+    config = scrapy_settings(Settings())
+    downloader = config.get_component_priority_dict_with_base("DOWNLOADER_MIDDLEWARES")
+    spider = config.get_component_priority_dict_with_base("SPIDER_MIDDLEWARES")
+    ours = "crawlers.extensions.PageLedgerMiddleware"
+    assert downloader[ours] < min(p for name, p in downloader.items() if name != ours)
+    assert spider[ours] > max(p for name, p in spider.items() if name != ours)
+    assert "crawlers.extensions.PageLedger" in config.getdict("EXTENSIONS")
+
+
 def test_both_demo_spiders_are_registered() -> None:
     assert available_spiders(Settings()) == ["demo_api", "demo_reviews"]
