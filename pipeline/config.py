@@ -74,6 +74,14 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "", description="Any SQLAlchemy URL; empty: sqlite:///{data_dir}/yuqing.db."
     )
+    store_retry_max_s: float = Field(
+        300.0, ge=0,
+        description="How long the job waits out an unreachable store, its offsets uncommitted, "
+        "before failing; a database fail-over takes 30-60 s.",
+    )
+    store_retry_backoff_max_s: float = Field(
+        10.0, gt=0, description="Longest pause between write attempts while the store is down."
+    )
 
     # Scoring
     model: str = Field("lstm", description="A scorer name (lstm, bert) or module:Class.")
