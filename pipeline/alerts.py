@@ -9,10 +9,15 @@ from pipeline.records import AlertRow, CommentRecord, Label, Lineage, label_for
 
 @dataclass(frozen=True)
 class Prepared:
-    """A valid comment after the text stage, on its way to the model."""
+    """A valid comment after the text stage, on its way to the model.
+
+    ``raw`` is the Kafka message exactly as it arrived, so that a comment the model fails on is
+    kept as it was sent rather than as we would re-serialise it.
+    """
 
     record: CommentRecord
     lineage: Lineage
+    raw: bytes
     clean_text: str
     tokens: list[str]
     keywords: list[str]

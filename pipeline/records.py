@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -32,9 +34,50 @@ SCHEMA_VERSION = 1
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=512)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=100_000)]
 
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+"""No comment we crawl is older; an earlier date is a parsing slip (epoch 0, year 1) that some
+databases cannot even store (PostgreSQL refuses ``0001-01-01T00:00:00+10:00``)."""
+FUTURE_SLACK = timedelta(days=1)
+"""How far ahead of our clock a date may be: a site's clock or time zone may be off, not more."""
+
+MAX_JSON_INT_DIGITS = 1000
+"""Longer integers are refused before Python converts them, which takes quadratic time."""
+
+REASON_CHARS = 1000
+"""A dead letter's reason is read in a table by an operator, not parsed: one line, this long."""
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def one_line(text: str, limit: int = REASON_CHARS) -> str:
+    """``text`` as one bounded line that every store can hold: whitespace runs become a space,
+    and NULs and lone surrogates (which PostgreSQL and UTF-8 refuse) become escapes."""
+    flat = " ".join(text.replace("\x00", "\\x00").split())
+    storable = flat.encode("utf-8", "backslashreplace").decode("utf-8")
+    return storable if len(storable) <= limit else f"{storable[:limit - 1]}…"
+
+
+def error_reason(error: BaseException) -> str:
+    """The reason a dead letter gives for an exception nobody foresaw: its type and message."""
+    return one_line(f"{type(error).__name__}: {error}")
+
+
+def _sane_instant(value: datetime) -> datetime:
+    # A date without an offset is taken as UTC, as `yuqing alerts --since` takes it, rather
+    # than as whatever zone the database session happens to be in.
+    if value.utcoffset() is None:
+        value = value.replace(tzinfo=UTC)
+    if value < EARLIEST:
+        raise ValueError(f"{value.isoformat()} is before {EARLIEST:%Y-%m-%d} UTC")
+    if value > utcnow() + FUTURE_SLACK:
+        raise ValueError(f"{value.isoformat()} is more than a day in the future")
+    return value
+
+
+Instant = Annotated[datetime, AfterValidator(_sane_instant)]
+"""A point in time every store can hold: from 2000-01-01 UTC to a day ahead; naive means UTC."""
 
 
 def make_id(source: str, native_id: str | None = None, text: str | None = None) -> str:
@@ -61,22 +104,26 @@ class CommentRecord(BaseModel):
     url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
     text: LongText
     author: Annotated[str, StringConstraints(max_length=512)] | None = None
-    published_at: datetime | None = None
-    crawled_at: datetime = Field(default_factory=utcnow)
+    published_at: Instant | None = None
+    crawled_at: Instant = Field(default_factory=utcnow)
 
     @field_validator("id", "source", "url", "text", "author")
     @classmethod
     def _no_nul(cls, value: str | None) -> str | None:
-        # Valid JSON ("\u0000") but no PostgreSQL text column accepts it.
-        if value is not None and "\x00" in value:
-            raise ValueError("contains a NUL character")
-        return value
+        return _without_nul(value)
 
     def kafka_key(self) -> bytes:
         return self.id.encode("utf-8")
 
     def kafka_value(self) -> bytes:
         return self.model_dump_json().encode("utf-8")
+
+
+def _without_nul(value: str | None) -> str | None:
+    # Valid JSON ("\u0000") but no PostgreSQL text column accepts it.
+    if value is not None and "\x00" in value:
+        raise ValueError("contains a NUL character")
+    return value
 
 
 class RecordError(ValueError):
@@ -88,17 +135,27 @@ class RecordError(ValueError):
 
 
 def parse_record(raw: bytes | None) -> CommentRecord:
-    """Decode and validate one Kafka message value, or raise :class:`RecordError`."""
+    """Decode and validate one Kafka message value, or raise :class:`RecordError`.
+
+    Whatever the bytes are, the only exception is :class:`RecordError`: the caller turns it into
+    a dead letter, and anything else would stop the stream on one message.
+    """
+    try:
+        return _parse_record(raw)
+    except RecordError:
+        raise
+    except Exception as exc:  # a failure nobody foresaw still costs one message, not the job
+        raise RecordError(error_reason(exc)) from exc
+
+
+def _parse_record(raw: bytes | None) -> CommentRecord:
     if raw is None:
         raise RecordError("message has no value (a tombstone)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RecordError(f"invalid UTF-8 at byte {exc.start}") from exc
-    try:
-        payload = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RecordError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    payload = _json(text)
     if not isinstance(payload, dict):
         raise RecordError(f"not a JSON object but {type(payload).__name__}")
     try:
@@ -107,9 +164,41 @@ def parse_record(raw: bytes | None) -> CommentRecord:
         raise RecordError(f"invalid record: {_problems(exc)}") from exc
 
 
+def _json(text: str) -> Any:
+    """Strict JSON: a duplicated key (which value is meant?) and a number too long to convert
+    are refused, as is nesting deeper than the parser's stack."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_int=_integer)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise RecordError("JSON nested too deeply") from exc
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    counts = Counter(key for key, _ in pairs)
+    if len(counts) < len(pairs):
+        duplicate = next(key for key, count in counts.items() if count > 1)
+        raise RecordError(f"duplicate key {duplicate[:100]!r} in the JSON")
+    return dict(pairs)
+
+
+def _integer(digits: str) -> int:
+    if len(digits) > MAX_JSON_INT_DIGITS:
+        raise RecordError(f"a number in the JSON is too long ({len(digits)} digits)")
+    return int(digits)
+
+
 def _problems(error: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in item['loc']) or 'record'}: {item['msg']}"
+    return "; ".join(f"{'.'.join(str(p) for p in item['loc']) or 'record'}: {_message(item)}"
                      for item in error.errors())
+
+
+def _message(item: Any) -> str:
+    """Our validators' own words, without pydantic's "Value error, " in front."""
+    if item["type"] == "value_error":
+        return str(item["ctx"]["error"])
+    return item["msg"]
 
 
 class Lineage(BaseModel):
@@ -132,12 +221,32 @@ class DeadLetter(BaseModel):
 
     model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
 
-    stage: str
+    stage: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     reason: str
     raw: bytes
     record_id: str | None = None
     lineage: Lineage | None = None
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: Instant = Field(default_factory=utcnow)
+
+    # Normalised, not refused: a letter is built for a message that failed, whatever it holds,
+    # and must still be stored.
+    @field_validator("reason")
+    @classmethod
+    def _readable(cls, reason: str) -> str:
+        return one_line(reason)
+
+    @field_validator("record_id")
+    @classmethod
+    def _storable_id(cls, record_id: str | None) -> str | None:
+        # An id the store's column cannot hold is no id at all; the raw bytes still carry it.
+        if record_id is None or len(record_id) > 512 or "\x00" in record_id:
+            return None
+        return record_id
+
+    @field_validator("stage")
+    @classmethod
+    def _no_nul(cls, stage: str) -> str:
+        return _without_nul(stage)
 
 
 def parse_dead_letter(raw: bytes | None) -> DeadLetter:

@@ -27,11 +27,12 @@ from pipeline.kafka import check_broker
 from pipeline.scoring import Scorer, load_scorer
 from pipeline.store.engine import check_store, display_url, make_engine
 from pipeline.store.queries import add_dead_letters, upsert_alerts
-from pipeline.stream.sink import WriteRows
+from pipeline.stream.sink import StoreRetry, WriteRows
 from pipeline.stream.source import ReadComments
 from pipeline.stream.transforms import (
     DEAD,
     Decide,
+    Encode,
     ParseRecord,
     failed_inference_letters,
     prepared,
@@ -65,25 +66,24 @@ def build(pipeline: beam.Pipeline, settings: Settings, scorer: Scorer,
     parsed = messages | "Parse" >> beam.ParDo(ParseRecord()).with_outputs(DEAD, main="ok")
     text = (
         parsed.ok
-        | "KeyByRecord" >> beam.Map(lambda parsed: (parsed, parsed[0].text))
+        | "KeyByRecord" >> beam.Map(lambda comment: (comment, comment.record.text))
         | "CleanCorrectSegment" >> ProcessText(settings)
     )
-    scored, failed = (
+    encoded = (
         text.processed
         | "Prepared" >> beam.Map(prepared)
-        | "Encode" >> beam.Map(lambda comment: (comment, scorer.encode(comment.clean_text,
-                                                                        comment.tokens)))
+        | "Encode" >> beam.ParDo(Encode(scorer.encode))
         .with_output_types(tuple[Prepared, scorer.input_type])  # a coder for the model's input
-        | "Score" >> RunInference(KeyedModelHandler(scorer.model_handler()))
-        .with_exception_handling()
+        .with_outputs(DEAD, main="ok")
     )
-    (
-        scored
-        | "Decide" >> beam.ParDo(Decide(scorer.name, scorer.version, settings.alert_threshold,
-                                        scorer.negative_probability))
-        | "WriteAlerts" >> beam.ParDo(WriteRows(settings.database_url, upsert_alerts,
-                                                "alerts_written"))
-    )
+    scored, failed = encoded.ok | "Score" >> RunInference(
+        KeyedModelHandler(scorer.model_handler())).with_exception_handling()
+    decided = scored | "Decide" >> beam.ParDo(Decide(
+        scorer.name, scorer.version, settings.alert_threshold, scorer.negative_probability)
+    ).with_outputs(DEAD, main="alerts")
+    retry = StoreRetry.from_settings(settings)
+    _ = decided.alerts | "WriteAlerts" >> beam.ParDo(WriteRows(
+        settings.database_url, upsert_alerts, "alerts_written", retry))
     crawl_letters = (
         pipeline
         | "ReadDeadLetters" >> ReadComments(settings, settings.topic_dead_letters, idle_stop_s)
@@ -95,12 +95,14 @@ def build(pipeline: beam.Pipeline, settings: Settings, scorer: Scorer,
         "Crawl": crawl_letters,
         "Parse": parsed[DEAD],
         "Text": text[REJECTED] | "RejectedLetters" >> beam.Map(rejected_letter),
+        "Encode": encoded[DEAD],
         "Score": failed.failed_inferences | "SplitFailedBatches" >> beam.FlatMap(
             failed_inference_letters),
+        "Decide": decided[DEAD],
     }
     for stage, pcoll in letters.items():
         _ = pcoll | f"WriteDeadLetters{stage}" >> beam.ParDo(WriteRows(
-            settings.database_url, add_dead_letters, "dead_letters"))
+            settings.database_url, add_dead_letters, "dead_letters", retry))
 
 
 def parse_known_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:

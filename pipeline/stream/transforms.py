@@ -1,13 +1,16 @@
 """The pipeline's steps as DoFns: each wraps a plain domain function in a few lines.
 
-Every step that can reject an element emits a :class:`~pipeline.records.DeadLetter` on the
-``dead`` output instead of raising, so one bad comment never stops the stream.
+Every per-comment step emits a :class:`~pipeline.records.DeadLetter` on the ``dead`` output
+instead of raising, for a refusal and for an exception nobody foresaw alike: an exception out of
+a DoFn fails the bundle, which the stream then retries forever, so one message would stop it.
+Every letter keeps the bytes that arrived, never a re-serialised record.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
@@ -20,6 +23,7 @@ from pipeline.records import (
     DeadLetter,
     Lineage,
     RecordError,
+    error_reason,
     parse_dead_letter,
     parse_record,
 )
@@ -32,22 +36,41 @@ log = logging.getLogger(__name__)
 DEAD = "dead"
 
 
+@dataclass(frozen=True)
+class Received:
+    """A valid comment with the Kafka message it came in: its position and its exact bytes."""
+
+    record: CommentRecord
+    lineage: Lineage
+    raw: bytes
+
+
 def _lineage(message: KafkaMessage) -> Lineage:
     return Lineage(topic=message.topic, partition=message.partition, offset=message.offset)
 
 
+def _reason(error: Exception) -> str:
+    """A refusal's own reason, or an unforeseen exception in one line."""
+    return error.reason if isinstance(error, RecordError) else error_reason(error)
+
+
+def _letter(stage: str, comment: Received | Prepared, reason: str) -> DeadLetter:
+    return DeadLetter(stage=stage, reason=reason, raw=comment.raw, record_id=comment.record.id,
+                      lineage=comment.lineage)
+
+
 class ParseRecord(beam.DoFn):
-    """Kafka bytes → a validated comment, or a dead letter saying why not."""
+    """Kafka bytes → a :class:`Received` comment, or a dead letter saying why not."""
 
     def process(self, message: KafkaMessage) -> Iterator[Any]:
         try:
             record = parse_record(message.value)
-        except RecordError as exc:
+        except Exception as exc:
             yield beam.pvalue.TaggedOutput(DEAD, DeadLetter(
-                stage="parse", reason=exc.reason, raw=message.value or b"",
+                stage="parse", reason=_reason(exc), raw=message.value or b"",
                 lineage=_lineage(message)))
             return
-        yield record, _lineage(message)
+        yield Received(record, _lineage(message), message.value or b"")
 
 
 def read_dead_letter(message: KafkaMessage) -> DeadLetter:
@@ -58,26 +81,45 @@ def read_dead_letter(message: KafkaMessage) -> DeadLetter:
     """
     try:
         letter = parse_dead_letter(message.value)
-    except RecordError as exc:
-        return DeadLetter(stage="dead-letter-topic", reason=exc.reason, raw=message.value or b"",
-                          lineage=_lineage(message))
+    except Exception as exc:
+        return DeadLetter(stage="dead-letter-topic", reason=_reason(exc),
+                          raw=message.value or b"", lineage=_lineage(message))
     return letter.model_copy(update={"lineage": _lineage(message)})
 
 
-def prepared(element: tuple[tuple[CommentRecord, Lineage], ProcessedText]) -> Prepared:
-    (record, lineage), text = element
-    return Prepared(record=record, lineage=lineage, clean_text=text.text, tokens=list(text.tokens),
-                    keywords=list(text.keywords))
+def prepared(element: tuple[Received, ProcessedText]) -> Prepared:
+    comment, text = element
+    return Prepared(record=comment.record, lineage=comment.lineage, raw=comment.raw,
+                    clean_text=text.text, tokens=list(text.tokens), keywords=list(text.keywords))
 
 
-def rejected_letter(element: tuple[tuple[CommentRecord, Lineage], str]) -> DeadLetter:
-    (record, lineage), reason = element
-    return DeadLetter(stage="text", reason=reason, raw=record.kafka_value(), record_id=record.id,
-                      lineage=lineage)
+def rejected_letter(element: tuple[Received, str]) -> DeadLetter:
+    comment, reason = element
+    return _letter("text", comment, reason)
+
+
+class Encode(beam.DoFn):
+    """Prepared comment → ``(comment, model input)``; one the scorer cannot encode becomes a
+    dead letter rather than failing the bundle it is in."""
+
+    def __init__(self, encode: Callable[[str, list[str]], Any]) -> None:
+        self._encode = encode
+
+    def process(self, comment: Prepared) -> Iterator[Any]:
+        try:
+            example = self._encode(comment.clean_text, comment.tokens)
+        except Exception as exc:
+            yield beam.pvalue.TaggedOutput(DEAD, _letter("score", comment, error_reason(exc)))
+            return
+        yield comment, example
 
 
 class Decide(beam.DoFn):
-    """Model output → alert row for negatives at or above the threshold; counts what it saw."""
+    """Model output → alert row for negatives at or above the threshold; counts what it saw.
+
+    A result it cannot read (a model returning something odd for one comment) becomes that
+    comment's dead letter.
+    """
 
     def __init__(self, model: str, version: str, threshold: float,
                  probability: Callable[[PredictionResult], float]) -> None:
@@ -88,10 +130,14 @@ class Decide(beam.DoFn):
 
     def process(self, element: tuple[Prepared, PredictionResult]) -> Iterator[Any]:
         comment, result = element
+        try:
+            row = alert_row(comment, self._probability(result), model=self._model,
+                            model_version=self._version, threshold=self._threshold)
+        except Exception as exc:
+            yield beam.pvalue.TaggedOutput(DEAD, _letter("score", comment, error_reason(exc)))
+            return
         self._scored.inc()
         progress.add("scored")
-        row = alert_row(comment, self._probability(result), model=self._model,
-                        model_version=self._version, threshold=self._threshold)
         if row is not None:
             self._alerts.inc()
             progress.add("alerts")
@@ -102,7 +148,6 @@ def failed_inference_letters(failure: tuple[Sequence[tuple[Prepared, Any]], Exce
                              ) -> Iterator[DeadLetter]:
     """RunInference's dead-letter output is (batch, exception): one letter per comment."""
     batch, error = failure
+    reason = error_reason(error)
     for comment, _example in batch:
-        yield DeadLetter(stage="score", reason=f"{type(error).__name__}: {error}",
-                         raw=comment.record.kafka_value(), record_id=comment.record.id,
-                         lineage=comment.lineage)
+        yield _letter("score", comment, reason)

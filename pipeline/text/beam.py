@@ -15,6 +15,7 @@ import apache_beam as beam
 from apache_beam.utils.shared import Shared
 
 from pipeline.config import Settings
+from pipeline.records import error_reason
 from pipeline.text.clean import TextRejected
 from pipeline.text.stage import ProcessedText, TextStage
 
@@ -57,11 +58,12 @@ class ProcessTextFn(beam.DoFn):
                 yield key, result
 
     def _process_one(self, raw: str) -> ProcessedText | TextRejected:
+        """The culprit's exception becomes its refusal, so the rest of its batch goes on."""
         assert self._stage is not None
         try:
             return self._stage.process_batch([raw])[0]
         except Exception as exc:
-            return TextRejected(f"text stage failed: {type(exc).__name__}: {exc}")
+            return TextRejected(error_reason(exc))
 
 
 class ProcessText(beam.PTransform):

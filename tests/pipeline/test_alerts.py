@@ -5,7 +5,8 @@ from pipeline.records import CommentRecord, Label, Lineage, label_for
 def _prepared() -> Prepared:
     record = CommentRecord(id="demo:7", source="demo", url="http://127.0.0.1/7", text="太差了！")
     return Prepared(record=record, lineage=Lineage(topic="comments", partition=2, offset=41),
-                    clean_text="太差了!", tokens=["太差", "了", "!"], keywords=[])
+                    raw=record.kafka_value(), clean_text="太差了!", tokens=["太差", "了", "!"],
+                    keywords=[])
 
 
 def test_threshold_is_inclusive() -> None:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from itertools import zip_longest
 from pathlib import Path
 
 import pytest
+from kafka import KafkaProducer
 from sqlalchemy.orm import Session
 
 from pipeline.config import Settings
 from pipeline.errors import ArtifactMissing
 from pipeline.kafka import make_producer
-from pipeline.records import CommentRecord
+from pipeline.records import one_line
 from pipeline.scoring import load_scorer
 from pipeline.store.engine import SchemaError, make_engine
 from pipeline.store.models import Alert, StoredDeadLetter
 from pipeline.store.queries import select_dead_letters
 from pipeline.stream.run import run
+from tests.pipeline.test_records import HOSTILE
 from tests.utils.factories import held_out_records, produce, produce_records
 from tests.utils.scoring import expected_alerts
 
@@ -26,8 +30,10 @@ MALFORMED = [
     (b"bad-json", b"{this is not json"),
     (b"no-text", json.dumps({"id": "x:1", "source": "x", "url": "http://x/1"}).encode()),
     (b"bad-utf8", b'{"id": "x:2", "text": "\xff\xfe"}'),
-    (b"only-url", CommentRecord(id="x:3", source="x", url="http://x/3",
-                                text="https://example.com/a").kafka_value()),
+    # Not as the job would re-serialise it (spaced, an unknown field, no crawled_at): the dead
+    # letter must keep these bytes.
+    (b"only-url", b'{ "id": "x:3", "source": "x", "url": "http://x/3", "likes": 2,\n'
+                  b'  "text": "https://example.com/a" }'),
     (b"nul", json.dumps({"id": "x:4", "source": "x", "url": "u", "text": "坏\u0000"}).encode()),
     (b"tombstone", None),
 ]
@@ -63,6 +69,54 @@ def test_every_comment_scored_negatives_alerted_bad_input_dead_lettered(settings
     assert "NUL" in reasons[4]
     assert "tombstone" in reasons[5]
     assert all(letter.kafka_offset is not None for letter in letters.values())
+
+
+# What only the job can refuse, after parsing: text the text stage leaves empty.
+TEXT_STAGE_HOSTILE = [
+    ("only invisible characters", json.dumps({"id": "h:9", "source": "h", "url": "http://h/9",
+                                              "text": "\u0001\u200b\ufeff"}).encode(), "empty"),
+]
+
+
+def _produce_any_size(settings: Settings, messages: Sequence[tuple[bytes, bytes | None]]
+                      ) -> list[tuple[int, int]]:
+    """Like ``produce``, with room for the multi-MB values a producer refuses by default."""
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
+                             max_request_size=16 << 20)
+    try:
+        futures = [producer.send(settings.topic_comments, key=key, value=value)
+                   for key, value in messages]
+        producer.flush()
+        return [(meta.partition, meta.offset) for meta in (f.get(timeout=30) for f in futures)]
+    finally:
+        producer.close()
+
+
+def test_hostile_messages_are_one_dead_letter_each_and_the_job_goes_on(settings: Settings
+                                                                       ) -> None:
+    records = held_out_records(40)
+    hostile = [*HOSTILE, ("tombstone", None, "tombstone"), *TEXT_STAGE_HOSTILE]
+    valid = [(r.kafka_key(), r.kafka_value()) for r in records]
+    bad = [(f"hostile-{i}".encode(), raw) for i, (_name, raw, _reason) in enumerate(hostile)]
+    interleaved = [m for pair in zip_longest(valid, bad) for m in pair if m is not None]
+    positions = dict(zip((key for key, _ in interleaved), _produce_any_size(settings, interleaved),
+                         strict=True))
+
+    summary = run(["--until-idle=2"], settings)
+
+    assert (summary.read, summary.scored) == (len(interleaved), len(records))
+    assert summary.dead_letters == len(hostile)
+    with Session(make_engine(settings.database_url)) as session:
+        assert {a.comment_id for a in session.query(Alert)} == expected_alerts(
+            settings, [(r.id, r.text) for r in records])
+        letters = {(letter.kafka_partition, letter.kafka_offset): letter
+                   for letter in select_dead_letters(session, limit=1000)}
+    assert len(letters) == len(hostile)
+    for (key, raw), (name, _raw, reason) in zip(bad, hostile, strict=True):
+        letter = letters[positions[key]]
+        assert letter.raw == (raw or b""), name
+        assert reason in letter.reason and letter.reason == one_line(letter.reason), name
+        assert letter.stage == ("text" if "empty" in reason else "parse"), name
 
 
 def test_replaying_the_topic_creates_no_duplicates(settings: Settings) -> None:
