@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint artifacts system-deps clean
+.PHONY: demo test test-fast lint artifacts system-deps kafka-jars clean
 
 # torch comes from PyPI as its CUDA build (about 2.7 GB of wheels; it runs on the CPU too). The
 # first install downloads it once into pip's cache: about 2.5 minutes on a 2-core machine.
@@ -22,17 +22,40 @@ artifacts: $(STAMP)
 demo: artifacts
 	$(BIN)/yuqing demo
 
-# PostgreSQL comes from Debian: the store's tests run against a real server.
+# From Debian, when missing: PostgreSQL (the store's tests run against a real server), and Maven
+# and a Java runtime (Apache Kafka for the broker tests).
+DEBIAN_DEPS := $(if $(wildcard /usr/lib/postgresql/*/bin/pg_ctl),,postgresql) \
+	$(if $(shell command -v mvn),,maven) $(if $(shell command -v java),,default-jre-headless)
+
 system-deps:
-	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then :; \
+	@if [ -z "$(strip $(DEBIAN_DEPS))" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
-	else echo "PostgreSQL tests need: sudo apt-get install postgresql" >&2; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_DEPS) >/dev/null; \
+	else echo "the tests need: sudo apt-get install $(DEBIAN_DEPS)" >&2; fi
+
+# Apache Kafka's jars from Maven Central (43 MB; ~/.m2 keeps a copy, so a re-fetch is quick), for
+# the integration tests and `yuqing broker --kafka`. The version is the pom's kafka.version.
+# Copied to a temp dir and renamed, so the main jar's presence means a complete set; Maven keeps
+# the jars' old mtimes, hence the touch.
+KAFKA_POM := deploy/kafka/pom.xml
+KAFKA_VERSION := $(shell sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' $(KAFKA_POM))
+KAFKA_LIBS := var/kafka/$(KAFKA_VERSION)/libs
+KAFKA_JAR := $(KAFKA_LIBS)/kafka_2.13-$(KAFKA_VERSION).jar
+
+kafka-jars: system-deps $(KAFKA_JAR)
+
+$(KAFKA_JAR): $(KAFKA_POM)
+	@command -v mvn >/dev/null || { echo "kafka-jars needs Maven: apt-get install maven" >&2; exit 1; }
+	rm -rf $(KAFKA_LIBS).tmp
+	mvn -q -B -f $(KAFKA_POM) dependency:copy-dependencies -DoutputDirectory=$(abspath $(KAFKA_LIBS).tmp)
+	rm -rf $(KAFKA_LIBS)
+	mv $(KAFKA_LIBS).tmp $(KAFKA_LIBS)
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline crawlers models devkit tests
 
-test: artifacts system-deps lint
+test: artifacts system-deps kafka-jars lint
 	$(BIN)/python -m pytest
 
 test-fast: artifacts

@@ -57,7 +57,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _answers(host: str, port: int) -> bool:
+def answers(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
             return True
@@ -67,13 +67,13 @@ def _answers(host: str, port: int) -> bool:
 
 def wait_for_port(host: str, port: int, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
-    while not _answers(host, port):
+    while not answers(host, port):
         if time.monotonic() > deadline:
             raise TimeoutError(f"nothing on {host}:{port} after {timeout_s}s")
         time.sleep(_POLL_S)
 
 
-def _ensure_port_free(port: int) -> None:
+def ensure_port_free(port: int) -> None:
     """Fail before starting: a taken port would otherwise answer for a child that never bound it.
 
     SO_REUSEADDR mirrors how tansu (tokio) binds, so connections in TIME_WAIT left by a broker
@@ -95,7 +95,7 @@ def _prctl() -> Callable[..., int]:
     return ctypes.CDLL(None, use_errno=True).prctl
 
 
-def _die_with_parent_hook() -> Callable[[], None] | None:
+def die_with_parent_hook() -> Callable[[], None] | None:
     """A ``preexec_fn`` that makes the kernel SIGTERM the child when its parent dies.
 
     This is the only guard that also covers SIGKILL of the parent. The kernel sends the signal
@@ -126,7 +126,7 @@ def _last_log_line(log_file: BinaryIO) -> str:
     return (errors or lines or ["(no output)"])[-1]
 
 
-def _describe_exit(returncode: int) -> str:
+def describe_exit(returncode: int) -> str:
     if returncode < 0:
         return f"was killed by {signal.Signals(-returncode).name}"
     return f"exited with status {returncode}"
@@ -150,7 +150,7 @@ class EmbeddedBroker:
         return f"{_HOST}:{self.port}"
 
     def start(self, timeout_s: float = 15.0) -> EmbeddedBroker:
-        _ensure_port_free(self.port)
+        ensure_port_free(self.port)
         self._log = self._open_log()
         try:
             self._process = self._spawn(self._log)
@@ -180,7 +180,7 @@ class EmbeddedBroker:
             stderr=subprocess.STDOUT,
             env={**os.environ, "NO_COLOR": "1"},  # plain text, so log lines quote cleanly
             process_group=0,
-            preexec_fn=_die_with_parent_hook(),
+            preexec_fn=die_with_parent_hook(),
         )
 
     def _wait_until_listening(self, timeout_s: float) -> None:
@@ -189,7 +189,7 @@ class EmbeddedBroker:
         The child is checked again once the port answers: something else may be answering.
         """
         deadline = time.monotonic() + timeout_s
-        while not _answers(_HOST, self.port):
+        while not answers(_HOST, self.port):
             self.ensure_running()
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing on {self.bootstrap} after {timeout_s}s")
@@ -202,7 +202,7 @@ class EmbeddedBroker:
         returncode = self._process.poll()
         if returncode is not None:
             raise BrokerError(
-                f"broker on {self.bootstrap} {_describe_exit(returncode)}; last log line: "
+                f"broker on {self.bootstrap} {describe_exit(returncode)}; last log line: "
                 f"{_last_log_line(self._log)}"
             )
 
@@ -242,7 +242,7 @@ class EmbeddedBroker:
 
 
 @contextmanager
-def _stop_requests() -> Iterator[list[signal.Signals]]:
+def stop_requests() -> Iterator[list[signal.Signals]]:
     """Record stop signals instead of dying or raising, so the child's shutdown is never cut off.
 
     A second signal while stopping is recorded and ignored; SIGKILL is the way to force it.
@@ -270,7 +270,7 @@ def serve(port: int, settings: Settings, ready: Callable[[str], None],
     Call from the main thread: only it can install signal handlers, and the child's
     PR_SET_PDEATHSIG is tied to the thread that started it.
     """
-    with _stop_requests() as requests, EmbeddedBroker(port=port, log_path=log_path) as broker:
+    with stop_requests() as requests, EmbeddedBroker(port=port, log_path=log_path) as broker:
         ensure_topics(settings.model_copy(update={"kafka_bootstrap": broker.bootstrap}))
         ready(broker.bootstrap)
         while not requests:

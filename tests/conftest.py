@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from devkit.demosite.server import DemoSite
 from pipeline.broker import EmbeddedBroker
 from pipeline.config import Settings
 from pipeline.kafka import ensure_topics
+from pipeline.kafka_server import KAFKA_VERSION, KafkaServer, libs_dir
 from pipeline.store.migrations import upgrade
 
 
@@ -101,3 +104,43 @@ def postgres_url() -> Iterator[str]:
     finally:
         as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "immediate", "stop")
         shutil.rmtree(data, ignore_errors=True)
+
+
+def _missing_for_kafka(libs: Path) -> str | None:
+    if shutil.which("java") is None:
+        return "java (a Java 17+ runtime)"
+    if not (libs / f"kafka_2.13-{KAFKA_VERSION}.jar").is_file():
+        return f"Apache Kafka {KAFKA_VERSION} jars (`make kafka-jars`)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def kafka_libs() -> Path:
+    """The Apache Kafka jars `make kafka-jars` fetched into this checkout's var/.
+
+    Skipped when they or java are missing, except in CI (``CI`` set), where `make test` fetches
+    the jars and anything missing is a failure.
+    """
+    libs = libs_dir(Path(__file__).resolve().parents[1] / "var")
+    missing = _missing_for_kafka(libs)
+    if missing and os.environ.get("CI"):
+        pytest.fail(f"{missing} not installed; CI must provide it")
+    if missing:
+        pytest.skip(f"{missing} not installed")
+    return libs
+
+
+@pytest.fixture(scope="session")
+def apache_kafka(tmp_path_factory: pytest.TempPathFactory, kafka_libs: Path
+                 ) -> Iterator[KafkaServer]:
+    """One real Apache Kafka broker (KRaft, data on disk) for the session, always stopped.
+
+    Tests may ``kill()`` and ``start()`` it again (same port, same data) but must leave it
+    running for the next one.
+    """
+    server = KafkaServer(tmp_path_factory.mktemp("apache-kafka"), kafka_libs)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -5,17 +5,33 @@ from __future__ import annotations
 import typer
 
 
-def broker(port: int = typer.Option(9092, help="Port on 127.0.0.1 to listen on.")) -> None:
-    """Run the embedded Kafka-compatible broker (tansu) in the foreground and create the topics.
+def broker(
+    port: int = typer.Option(9092, help="Port on 127.0.0.1 to listen on."),
+    kafka: bool = typer.Option(
+        False, "--kafka", help="Run Apache Kafka, persistent under DATA_DIR/kafka/data "
+        "(jars: `make kafka-jars`), instead of tansu."),
+) -> None:
+    """Run a local Kafka broker in the foreground and create the topics.
 
-    Memory-only: topics are lost when it stops. Point YUQING_KAFKA_BOOTSTRAP at a real cluster
-    in production. Stops cleanly on Ctrl-C, SIGTERM or SIGHUP; the broker process never outlives
-    this command.
+    The default, tansu, is memory-only: topics are lost when it stops. --kafka runs a real Apache
+    Kafka broker (KRaft, one node, needs Java 17+) that keeps topics and consumer offsets across
+    restarts. Point YUQING_KAFKA_BOOTSTRAP at a real cluster in production. Stops cleanly on
+    Ctrl-C, SIGTERM or SIGHUP; the broker process never outlives this command.
     """
-    from pipeline.broker import serve
     from pipeline.config import get_settings
 
-    serve(port, get_settings(), ready=lambda bootstrap: typer.echo(
+    settings = get_settings()
+    if kafka:
+        from pipeline.kafka_server import KAFKA_VERSION, broker_dir
+        from pipeline.kafka_server import serve as serve_kafka
+
+        serve_kafka(port, settings, ready=lambda bootstrap: typer.echo(
+            f"Apache Kafka {KAFKA_VERSION} ready on {bootstrap}, data in "
+            f"{broker_dir(settings.data_dir)}; Ctrl-C stops it"))
+        return
+    from pipeline.broker import serve
+
+    serve(port, settings, ready=lambda bootstrap: typer.echo(
         f"broker ready on {bootstrap}; Ctrl-C stops it"))
 
 
