@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipeline.records import AlertRow, CommentRecord, Label, Lineage, label_for
+from pipeline.records import AlertRow, CommentRecord, Lineage, label_for
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,13 @@ class Prepared:
 
 def alert_row(
     comment: Prepared, score: float, *, model: str, model_version: str, threshold: float
-) -> AlertRow | None:
-    """The alert for a comment whose P(negative) reaches ``threshold``, else ``None``."""
+) -> AlertRow:
+    """The comment as scored, labelled by :func:`label_for`.
+
+    Positives are kept too: the comment may be a newer version of one that raised an alert,
+    and the store withdraws that alert only if it hears of the edit.
+    """
     label = label_for(score, threshold)
-    if label is not Label.NEGATIVE:
-        return None
     record = comment.record
     return AlertRow(
         comment_id=record.id, source=record.source, url=record.url, author=record.author,

@@ -3,8 +3,8 @@ letter, the sentiment label and the alert row.
 
 A comment record travels on Kafka as UTF-8 JSON keyed by its stable ``id``. Both ends validate it
 with the same model; whatever fails becomes a :class:`DeadLetter` carrying the reason and the raw
-bytes, so nothing is dropped silently. A scored negative comment becomes an :class:`AlertRow`,
-which the store writes as it is.
+bytes, so nothing is dropped silently. Every scored comment becomes an :class:`AlertRow`, from
+which the store raises, refreshes or withdraws the comment's alert.
 """
 
 from __future__ import annotations
@@ -289,10 +289,13 @@ def label_for(p_negative: float, threshold: float) -> Label:
 
 @dataclass(frozen=True)
 class AlertRow:
-    """A comment scored negative, with everything an operator needs to act on it.
+    """A scored comment, with everything an operator needs to act on it.
 
-    The store's ``alerts`` table has exactly these columns plus its own timestamps; the comment
-    id is the key, so writing the same comment again updates it instead of duplicating it.
+    The store's ``alerts`` table has exactly these columns plus its own timestamps and
+    ``withdrawn_at``; the comment id is the key. A comment may be re-sent with new text (an
+    edit), so each row is one version of it, ordered by ``crawled_at`` and then by Kafka
+    position: the latest version wins and an older one, replayed, changes nothing. A negative
+    row raises or refreshes the alert; a positive one only withdraws an alert already standing.
     """
 
     comment_id: str
@@ -313,11 +316,13 @@ class AlertRow:
     kafka_partition: int
     kafka_offset: int
 
-    RESCORED: ClassVar[tuple[str, ...]] = (
-        "clean_text", "tokens", "keywords", "label", "score", "model", "model_version",
-        "kafka_topic", "kafka_partition", "kafka_offset",
+    VERSIONED: ClassVar[tuple[str, ...]] = (
+        "url", "author", "published_at", "crawled_at", "raw_text", "clean_text", "tokens",
+        "keywords", "label", "score", "model", "model_version", "kafka_topic", "kafka_partition",
+        "kafka_offset",
     )  # fmt: skip
-    """What a re-scored comment may change; the comment itself stays as first seen."""
+    """What a newer version replaces: all of it but the id and the source, which name it, so the
+    text, the score and the lineage always describe the same version."""
 
     def as_dict(self) -> dict[str, object]:
         return {field.name: getattr(self, field.name) for field in fields(self)}

@@ -45,8 +45,10 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
 
 
 def alert_dict(alert: Alert) -> dict[str, Any]:
-    """Every column of the alert row, plus when it was stored, in JSON-friendly types."""
-    names = [field.name for field in fields(AlertRow)] + ["created_at", "updated_at"]
+    """Every column of the alert row, plus when it was stored and withdrawn, in JSON-friendly
+    types."""
+    names = [field.name for field in fields(AlertRow)] + ["created_at", "updated_at",
+                                                          "withdrawn_at"]
     return {name: _plain(getattr(alert, name)) for name in names}
 
 

@@ -16,10 +16,13 @@ def alerts(
     keyword: str | None = typer.Option(None, help="Only alerts about this watched keyword "
                                        "(YUQING_KEYWORDS), e.g. 京东."),
     min_score: float | None = typer.Option(None, min=0, max=1, help="Only P(negative) ≥ this."),
+    withdrawn: bool = typer.Option(False, "--withdrawn", help="Only withdrawn alerts (a newer "
+                                   "version of the comment scored positive) instead of "
+                                   "the standing ones."),
     limit: int = typer.Option(20, min=1, max=MAX_LIMIT, help="At most this many, worst first."),
     format: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
 ) -> None:
-    """Query stored alerts, worst and newest first."""
+    """Query stored alerts, worst and newest first; withdrawn ones only with --withdrawn."""
     from sqlalchemy.orm import Session
 
     from pipeline.cli.present import parse_since, print_alerts
@@ -33,7 +36,7 @@ def alerts(
         raise typer.BadParameter(str(exc), param_hint="--since") from None
     with Session(open_store(get_settings().database_url)) as session:
         rows = select_alerts(session, since=since_at, source=source, keyword=keyword,
-                             min_score=min_score, limit=limit)
+                             min_score=min_score, withdrawn=withdrawn, limit=limit)
         print_alerts(rows, format)
 
 

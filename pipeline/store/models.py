@@ -1,4 +1,5 @@
-"""Tables. The comment id is the alert's primary key, so replays upsert instead of duplicating.
+"""Tables. The comment id is the alert's primary key, so replays upsert instead of duplicating;
+each version of a commented alert is kept beside it in ``alert_versions``.
 
 The schema itself is created and changed only by the Alembic revisions in ``migrations/``;
 these classes are what the code expects the latest revision to have built.
@@ -47,8 +48,10 @@ class Base(DeclarativeBase):
 
 
 class Alert(Base):
-    """A comment scored negative above the threshold: the columns of
-    :class:`pipeline.records.AlertRow`, plus when the store first and last wrote it."""
+    """A comment whose latest version scored negative, or did once: the columns of
+    :class:`pipeline.records.AlertRow`, plus when the store first and last wrote it and, once a
+    newer version scored positive, when it was withdrawn (kept rather than deleted, so the
+    operator can see what was retracted)."""
 
     __tablename__ = "alerts"
     # jsonb_path_ops serves exactly the containment (@>) the keyword filter uses, and is smaller
@@ -78,6 +81,29 @@ class Alert(Base):
     created_at: Mapped[created_at]
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
                                                  onupdate=_now)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AlertVersion(Base):
+    """One scored version of a comment that has or had an alert, so an edit that changed or
+    withdrew it stays on record; one row per Kafka message, so a replay adds nothing."""
+
+    __tablename__ = "alert_versions"
+    __table_args__ = (UniqueConstraint("kafka_topic", "kafka_partition", "kafka_offset"),)
+
+    id: Mapped[intpk]
+    comment_id: Mapped[str] = mapped_column(String(512), index=True)
+    crawled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    raw_text: Mapped[str] = mapped_column(Text)
+    clean_text: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    model: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(64))
+    kafka_topic: Mapped[str] = mapped_column(String(255))
+    kafka_partition: Mapped[int]
+    kafka_offset: Mapped[kafka_offset]
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class StoredDeadLetter(Base):

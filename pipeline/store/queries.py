@@ -6,13 +6,23 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, select, type_coerce
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from pipeline.records import AlertRow, DeadLetter
-from pipeline.store.models import Alert, StoredDeadLetter
+from pipeline.records import AlertRow, DeadLetter, Label
+from pipeline.store.models import Alert, AlertVersion, Base, StoredDeadLetter
 
 
 def _dialect(session: Session) -> str:
@@ -26,20 +36,69 @@ def _insert(session: Session, table: Any) -> Any:
     return (postgresql if _dialect(session) == "postgresql" else sqlite).insert(table)
 
 
-def upsert_alerts(session: Session, rows: Sequence[AlertRow]) -> None:
-    """Insert alerts, or refresh the ``AlertRow.RESCORED`` columns of ones already stored, so a
-    replayed or re-scored comment updates its alert instead of duplicating it."""
-    # One statement may not touch a row twice (PostgreSQL refuses): the latest copy wins.
-    latest = list({row.comment_id: row.as_dict() for row in rows}.values())
-    if not latest:
-        return
-    stmt = _insert(session, Alert).values(latest)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Alert.comment_id],
-        set_={**{name: stmt.excluded[name] for name in AlertRow.RESCORED},
-              "updated_at": datetime.now(UTC)},
-    )
-    session.execute(stmt)
+# What history keeps of a version: its text, its score and where it came from.
+_VERSION_COLUMNS = tuple(column.key for column in AlertVersion.__table__.columns
+                         if column.key not in ("id", "recorded_at"))
+
+
+def _not_older(crawled_at: Any, kafka_offset: Any) -> ColumnElement[bool]:
+    """Whether the version ``(crawled_at, kafka_offset)`` is at least as new as the stored one:
+    crawled later, or at the same instant and arriving later (the same id is the same key, so
+    the same partition). Checked in SQL, so an old replay loses even to a concurrent write."""
+    return or_(Alert.crawled_at < crawled_at,
+               and_(Alert.crawled_at == crawled_at, Alert.kafka_offset <= kafka_offset))
+
+
+def _stored(row: AlertRow) -> dict[str, Any]:
+    # SQLite keeps a date's wall-clock digits without their offset: in UTC they sort in time
+    # order, which the version comparison needs.
+    return {**row.as_dict(), "crawled_at": row.crawled_at.astimezone(UTC)}
+
+
+def record_scores(session: Session, rows: Sequence[AlertRow]) -> None:
+    """Bring each comment's alert to its latest version and keep every version in history.
+
+    The latest version wins (see :class:`AlertRow`): a negative one raises the alert or
+    refreshes and reinstates it; a positive one withdraws a standing alert, replacing its
+    content, and never creates one; an older version, replayed, changes nothing. Each version of
+    a comment that has an alert is recorded once in ``alert_versions``, however often replayed.
+    """
+    # Oldest first, so the newest version of each comment in the batch is the one upserted: one
+    # statement may not touch a row twice (PostgreSQL refuses).
+    ordered = sorted(map(_stored, rows), key=lambda row: (row["crawled_at"], row["kafka_offset"]))
+    latest = {row["comment_id"]: row for row in ordered}.values()
+    negatives = [row for row in latest if row["label"] == Label.NEGATIVE]
+    positives = [row for row in latest if row["label"] != Label.NEGATIVE]
+    now = datetime.now(UTC)
+    if negatives:
+        stmt = _insert(session, Alert).values(negatives)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Alert.comment_id],
+            set_={**{name: stmt.excluded[name] for name in AlertRow.VERSIONED},
+                  "withdrawn_at": None, "updated_at": now},
+            where=_not_older(stmt.excluded.crawled_at, stmt.excluded.kafka_offset),
+        )
+        session.execute(stmt)
+    if positives:
+        alerts = Alert.__table__
+        # Parameters are prefixed: SQLAlchemy reserves the column names for its own.
+        withdraw = (
+            update(alerts)
+            .where(alerts.c.comment_id == bindparam("id"),
+                   _not_older(bindparam("v_crawled_at"), bindparam("v_kafka_offset")))
+            .values({**{name: bindparam(f"v_{name}") for name in AlertRow.VERSIONED},
+                     "withdrawn_at": func.coalesce(alerts.c.withdrawn_at, now),
+                     "updated_at": now})
+        )
+        session.execute(withdraw, [
+            {"id": row["comment_id"], **{f"v_{name}": row[name] for name in AlertRow.VERSIONED}}
+            for row in positives
+        ])
+    alerted = set(alert_ids(session, {row["comment_id"] for row in ordered}))
+    versions = [{name: row[name] for name in _VERSION_COLUMNS}
+                for row in ordered if row["comment_id"] in alerted]
+    if versions:
+        session.execute(_insert(session, AlertVersion).values(versions).on_conflict_do_nothing())
 
 
 def add_dead_letters(session: Session, letters: Sequence[DeadLetter]) -> None:
@@ -72,11 +131,14 @@ def select_alerts(
     source: str | None = None,
     min_score: float | None = None,
     keyword: str | None = None,
+    withdrawn: bool = False,
     limit: int = 50,
 ) -> Sequence[Alert]:
     """Newest-worst first: the order an operator triages in. ``keyword`` keeps alerts whose
-    keywords include exactly that one."""
-    query = select(Alert)
+    keywords include exactly that one. Standing alerts only, or with ``withdrawn`` only those
+    withdrawn, so a retracted alert is never mistaken for one still to act on."""
+    withdrawal = Alert.withdrawn_at.is_not(None) if withdrawn else Alert.withdrawn_at.is_(None)
+    query = select(Alert).where(withdrawal)
     if since is not None:
         query = query.where(Alert.created_at >= since)
     if source is not None:
@@ -99,7 +161,14 @@ def select_dead_letters(
     return session.scalars(query.order_by(StoredDeadLetter.id.desc()).limit(limit)).all()
 
 
-def count(session: Session, model: type[Alert] | type[StoredDeadLetter]) -> int:
+def select_versions(session: Session, comment_id: str) -> Sequence[AlertVersion]:
+    """Every recorded version of a comment, oldest first: how its alert came to be as it is."""
+    query = (select(AlertVersion).where(AlertVersion.comment_id == comment_id)
+             .order_by(AlertVersion.crawled_at, AlertVersion.kafka_offset))
+    return session.scalars(query).all()
+
+
+def count(session: Session, model: type[Base]) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 
 

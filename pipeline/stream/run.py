@@ -26,7 +26,7 @@ from pipeline.config import Settings
 from pipeline.kafka import check_broker
 from pipeline.scoring import Scorer, load_scorer
 from pipeline.store.engine import check_store, display_url, make_engine
-from pipeline.store.queries import add_dead_letters, upsert_alerts
+from pipeline.store.queries import add_dead_letters, record_scores
 from pipeline.stream.sink import StoreRetry, WriteRows
 from pipeline.stream.source import ReadComments
 from pipeline.stream.transforms import (
@@ -83,7 +83,7 @@ def build(pipeline: beam.Pipeline, settings: Settings, scorer: Scorer,
     ).with_outputs(DEAD, main="alerts")
     retry = StoreRetry.from_settings(settings)
     _ = decided.alerts | "WriteAlerts" >> beam.ParDo(WriteRows(
-        settings.database_url, upsert_alerts, "alerts_written", retry))
+        settings.database_url, record_scores, "scores_written", retry))
     crawl_letters = (
         pipeline
         | "ReadDeadLetters" >> ReadComments(settings, settings.topic_dead_letters, idle_stop_s)

@@ -21,6 +21,7 @@ from pipeline.alerts import Prepared, alert_row
 from pipeline.records import (
     CommentRecord,
     DeadLetter,
+    Label,
     Lineage,
     RecordError,
     error_reason,
@@ -115,10 +116,12 @@ class Encode(beam.DoFn):
 
 
 class Decide(beam.DoFn):
-    """Model output → alert row for negatives at or above the threshold; counts what it saw.
+    """Model output → a labelled :class:`~pipeline.records.AlertRow` for every comment; counts
+    what it saw, and the negatives among it as alerts.
 
-    A result it cannot read (a model returning something odd for one comment) becomes that
-    comment's dead letter.
+    Positives go on to the store as well, which withdraws the alert of an earlier negative
+    version of the same comment. A result it cannot read (a model returning something odd for
+    one comment) becomes that comment's dead letter.
     """
 
     def __init__(self, model: str, version: str, threshold: float,
@@ -138,10 +141,10 @@ class Decide(beam.DoFn):
             return
         self._scored.inc()
         progress.add("scored")
-        if row is not None:
+        if row.label == Label.NEGATIVE:
             self._alerts.inc()
             progress.add("alerts")
-            yield row
+        yield row
 
 
 def failed_inference_letters(failure: tuple[Sequence[tuple[Prepared, Any]], Exception]

@@ -21,11 +21,12 @@ def test_labels_name_their_class_index() -> None:
 
 def test_negative_comment_becomes_a_row_with_lineage_and_model() -> None:
     row = alert_row(_prepared(), 0.93, model="lstm", model_version="lstm-1", threshold=0.8)
-    assert row is not None
     assert (row.comment_id, row.label, row.score) == ("demo:7", "negative", 0.93)
     assert (row.kafka_partition, row.kafka_offset, row.model_version) == (2, 41, "lstm-1")
     assert row.as_dict()["raw_text"] == "太差了！"
 
 
-def test_positive_comment_raises_no_alert() -> None:
-    assert alert_row(_prepared(), 0.2, model="lstm", model_version="1", threshold=0.8) is None
+def test_positive_comment_is_a_positive_row() -> None:
+    # The store needs it to withdraw the alert of an earlier, negative version.
+    row = alert_row(_prepared(), 0.2, model="lstm", model_version="1", threshold=0.8)
+    assert (row.label, row.score, row.raw_text) == ("positive", 0.2, "太差了！")

@@ -1,4 +1,4 @@
-"""`yuqing alerts --keyword` and `yuqing dead-letters --stage`, as an operator runs them."""
+"""`yuqing alerts` (--keyword, --withdrawn) and `yuqing dead-letters --stage`, as run."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from pipeline.records import AlertRow, DeadLetter, Lineage
 from pipeline.store.engine import make_engine
 from pipeline.store.migrations import upgrade
-from pipeline.store.queries import add_dead_letters, upsert_alerts
+from pipeline.store.queries import add_dead_letters, record_scores
 from tests.pipeline.cli.test_errors import yuqing
 
 ROW = AlertRow(
@@ -29,8 +29,11 @@ def test_alerts_filter_by_watched_keyword_and_dead_letters_by_stage(tmp_path: Pa
     url = f"sqlite:///{tmp_path / 'store.db'}"
     upgrade(url)
     with Session(make_engine(url)) as session, session.begin():
-        upsert_alerts(session, [ROW, replace(ROW, comment_id="s:2", keywords=["携程"],
+        record_scores(session, [ROW, replace(ROW, comment_id="s:2", keywords=["携程"],
                                              raw_text="携程客服不理人")])
+        # s:2 edited to praise: its alert is withdrawn, so only --withdrawn shows it.
+        record_scores(session, [replace(ROW, comment_id="s:2", label="positive", score=0.1,
+                                        raw_text="携程客服很好", kafka_offset=2**40 + 1)])
         add_dead_letters(session, [
             DeadLetter(stage="crawl", reason="bad date", raw=b"{}", lineage=Lineage(
                 topic="comments.dead", partition=0, offset=1)),
@@ -42,6 +45,13 @@ def test_alerts_filter_by_watched_keyword_and_dead_letters_by_stage(tmp_path: Pa
     (alert,) = json.loads(listed.stdout)
     assert (alert["comment_id"], alert["keywords"], alert["kafka_offset"]) == (
         "s:1", ["京东"], 2**40)
+
+    standing = yuqing("alerts", "--format", "json", YUQING_DATABASE_URL=url)
+    assert [a["comment_id"] for a in json.loads(standing.stdout)] == ["s:1"], standing.stderr
+    withdrawn = yuqing("alerts", "--withdrawn", "--format", "json", YUQING_DATABASE_URL=url)
+    (alert,) = json.loads(withdrawn.stdout)
+    assert (alert["comment_id"], alert["raw_text"]) == ("s:2", "携程客服很好")
+    assert alert["withdrawn_at"] is not None
 
     letters = yuqing("dead-letters", "--stage", "crawl", YUQING_DATABASE_URL=url)
     assert letters.returncode == 0, letters.stderr

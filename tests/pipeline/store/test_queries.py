@@ -1,21 +1,22 @@
 """The store's queries against SQLite and a real PostgreSQL server."""
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 
 from pipeline.records import AlertRow, DeadLetter, Lineage
-from pipeline.store.models import Alert, StoredDeadLetter
+from pipeline.store.models import Alert, AlertVersion, StoredDeadLetter
 from pipeline.store.queries import (
     add_dead_letters,
     alert_ids,
     count,
+    record_scores,
     select_alerts,
     select_dead_letters,
-    upsert_alerts,
+    select_versions,
 )
 
 ROW = AlertRow(
@@ -36,33 +37,109 @@ def _letter(offset: int | None, stage: str = "parse") -> DeadLetter:
     return DeadLetter(stage=stage, reason="not JSON", raw=b"\xff{", lineage=lineage)
 
 
-def test_upsert_is_idempotent_and_refreshes_score(engine: Engine) -> None:
+LATER = ROW.crawled_at + timedelta(hours=1)
+
+
+def _version(offset: int, label: str, text: str, crawled_at: datetime = LATER) -> AlertRow:
+    """Comment "a" as re-sent at ``offset``: another text, crawled at ``crawled_at``."""
+    return replace(ROW, raw_text=text, clean_text=text, label=label,
+                   score=0.9 if label == "negative" else 0.1, crawled_at=crawled_at,
+                   kafka_offset=offset, url=f"http://127.0.0.1/a?v={offset}")
+
+
+def _stored(engine: Engine, comment_id: str = "a") -> Alert:
+    with Session(engine) as session:
+        alert = session.get(Alert, comment_id)
+        assert alert is not None
+        return alert
+
+
+def _write(engine: Engine, *rows: AlertRow) -> None:
     with Session(engine) as session, session.begin():
-        upsert_alerts(session, [_row("a", 0.9), _row("b", 0.95)])
-    with Session(engine) as session, session.begin():
-        upsert_alerts(session, [_row("a", 0.99, kafka_offset=2**40, raw_text="changed")])
+        record_scores(session, rows)
+
+
+def test_a_newer_negative_version_replaces_text_and_score(engine: Engine) -> None:
+    _write(engine, ROW, _row("b", 0.95))
+    _write(engine, _version(2**40, "negative", "太差了，再也不买了"))
+    alert = _stored(engine)
+    assert (alert.raw_text, alert.clean_text, alert.score, alert.kafka_offset) == (
+        "太差了，再也不买了", "太差了，再也不买了", 0.9, 2**40)
+    assert alert.url == f"http://127.0.0.1/a?v={2**40}" and alert.withdrawn_at is None
     with Session(engine) as session:
         assert count(session, Alert) == 2
-        stored = session.get(Alert, "a")
-        assert stored is not None
-        assert (stored.score, stored.kafka_offset, stored.tokens) == (0.99, 2**40, ["差评"])
-        assert stored.raw_text == "差评", "the comment itself stays as first seen"
         assert sorted(alert_ids(session)) == ["a", "b"]
         assert alert_ids(session, ["b", "z"]) == ["b"]
 
 
-def test_one_batch_may_carry_the_same_comment_twice(engine: Engine) -> None:
-    # A re-crawl puts both copies in the same keyed partition, often in the same bundle.
-    with Session(engine) as session, session.begin():
-        upsert_alerts(session, [_row("a", 0.9, kafka_offset=1), _row("a", 0.95, kafka_offset=2)])
+def test_an_older_version_replayed_changes_nothing(engine: Engine) -> None:
+    _write(engine, _version(5, "negative", "新的差评"))
+    # A reset consumer group replays what came before, negative and positive alike; at the
+    # same crawl instant the earlier Kafka position is the older version.
+    _write(engine, _version(1, "negative", "旧的", crawled_at=ROW.crawled_at))
+    _write(engine, _version(4, "positive", "旧的好评"), _version(3, "negative", "同时的旧版"))
+    alert = _stored(engine)
+    assert (alert.raw_text, alert.kafka_offset, alert.withdrawn_at) == ("新的差评", 5, None)
+
+
+def test_a_newer_positive_version_withdraws_and_a_newer_negative_reinstates(engine: Engine
+                                                                            ) -> None:
+    _write(engine, ROW)
+    _write(engine, _version(1, "positive", "非常好,很满意"))
+    alert = _stored(engine)
+    assert (alert.raw_text, alert.label, alert.score) == ("非常好,很满意", "positive", 0.1)
+    withdrawn_at = alert.withdrawn_at
+    assert withdrawn_at is not None
+    _write(engine, _version(1, "positive", "非常好,很满意"))
+    assert _stored(engine).withdrawn_at == withdrawn_at, "a replay keeps when it was withdrawn"
     with Session(engine) as session:
-        stored = session.get(Alert, "a")
-        assert stored is not None and (stored.score, stored.kafka_offset) == (0.95, 2)
+        assert select_alerts(session) == []
+        assert [a.comment_id for a in select_alerts(session, withdrawn=True)] == ["a"]
+
+    _write(engine, _version(2, "negative", "又坏了", crawled_at=LATER + timedelta(hours=1)))
+    alert = _stored(engine)
+    assert (alert.raw_text, alert.label, alert.withdrawn_at) == ("又坏了", "negative", None)
+    with Session(engine) as session:
+        assert [a.comment_id for a in select_alerts(session)] == ["a"]
+        assert select_alerts(session, withdrawn=True) == []
+
+
+def test_a_positive_comment_never_alerted_stores_nothing(engine: Engine) -> None:
+    _write(engine, _version(1, "positive", "非常好"))
+    with Session(engine) as session:
+        assert (count(session, Alert), count(session, AlertVersion)) == (0, 0)
+
+
+def test_history_holds_each_version_once_even_when_replayed(engine: Engine) -> None:
+    batches = [[ROW], [_version(1, "positive", "非常好")], [_version(1, "positive", "非常好")]]
+    for batch in [*batches, *batches]:
+        _write(engine, *batch)
+    with Session(engine) as session:
+        versions = select_versions(session, "a")
+        assert [(v.kafka_offset, v.raw_text, v.label) for v in versions] == [
+            (0, "差评", "negative"), (1, "非常好", "positive")]
+        assert select_versions(session, "b") == []
+
+
+def test_several_versions_in_one_batch_end_at_the_newest(engine: Engine) -> None:
+    # A re-crawl puts every version in the same keyed partition, often in the same bundle, and
+    # not necessarily in crawl order.
+    newest = _version(3, "negative", "第三版", crawled_at=LATER + timedelta(hours=1))
+    _write(engine, _version(2, "negative", "第二版"), newest, ROW)
+    alert = _stored(engine)
+    assert (alert.raw_text, alert.kafka_offset) == ("第三版", 3)
+    _write(engine, _version(4, "positive", "第四版", crawled_at=newest.crawled_at),
+           _version(5, "negative", "第五版", crawled_at=LATER))
+    alert = _stored(engine)
+    assert (alert.raw_text, alert.kafka_offset, alert.label) == ("第四版", 4, "positive")
+    assert alert.withdrawn_at is not None
+    with Session(engine) as session:
+        assert [v.kafka_offset for v in select_versions(session, "a")] == [0, 2, 5, 3, 4]
 
 
 def test_select_alerts_filters_and_orders_worst_first(engine: Engine) -> None:
     with Session(engine) as session, session.begin():
-        upsert_alerts(session, [_row("a", 0.81), _row("b", 0.97), _row("c", 0.9, source="api")])
+        record_scores(session, [_row("a", 0.81), _row("b", 0.97), _row("c", 0.9, source="api")])
     with Session(engine) as session:
         assert [a.comment_id for a in select_alerts(session)] == ["b", "c", "a"]
         assert [a.comment_id for a in select_alerts(session, source="api")] == ["c"]
@@ -73,7 +150,7 @@ def test_select_alerts_filters_and_orders_worst_first(engine: Engine) -> None:
 
 def test_keyword_filter_matches_whole_keywords(engine: Engine) -> None:
     with Session(engine) as session, session.begin():
-        upsert_alerts(session, [_row("a", 0.81, keywords=["京东", "手机"]),
+        record_scores(session, [_row("a", 0.81, keywords=["京东", "手机"]),
                                 _row("b", 0.97, keywords=["京东物流"]),
                                 _row("c", 0.9, keywords=[])])
     with Session(engine) as session:
@@ -87,7 +164,7 @@ def test_keyword_filter_matches_whole_keywords(engine: Engine) -> None:
 def test_plain_sql_finds_keywords(engine: Engine) -> None:
     # Operators and dashboards query the table directly; escaped JSON would hide every keyword.
     with Session(engine) as session, session.begin():
-        upsert_alerts(session, [_row("a", 0.9, keywords=["京东"]), _row("b", 0.9)])
+        record_scores(session, [_row("a", 0.9, keywords=["京东"]), _row("b", 0.9)])
     column = "keywords::text" if engine.dialect.name == "postgresql" else "keywords"
     with engine.connect() as connection:
         found = connection.execute(
@@ -100,7 +177,7 @@ def test_plain_sql_finds_keywords(engine: Engine) -> None:
 def test_keyword_filter_uses_the_gin_index(engine: Engine) -> None:
     statements: list[tuple[str, object]] = []
     with Session(engine) as session, session.begin():
-        upsert_alerts(session, [_row(str(n), 0.9, keywords=[f"k{n}"]) for n in range(50)])
+        record_scores(session, [_row(str(n), 0.9, keywords=[f"k{n}"]) for n in range(50)])
 
     def capture(_conn: object, _cursor: object, statement: str, parameters: object,
                 *_: object) -> None:

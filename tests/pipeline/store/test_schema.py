@@ -31,7 +31,7 @@ from pipeline.store.engine import (
 )
 from pipeline.store.migrations import BASELINE, alembic_config, alembic_options, upgrade
 from pipeline.store.models import Alert, Base, StoredDeadLetter
-from pipeline.store.queries import upsert_alerts
+from pipeline.store.queries import record_scores
 
 DATA = Path(__file__).parent / "data"
 
@@ -100,10 +100,10 @@ def test_alert_columns_are_alert_row_fields_plus_timestamps() -> None:
     hints = get_type_hints(AlertRow)
     columns = Alert.__table__.columns
     assert [c.name for c in columns] == [f.name for f in fields(AlertRow)] + [
-        "created_at", "updated_at"]
+        "created_at", "updated_at", "withdrawn_at"]
     for field in fields(AlertRow):
         assert columns[field.name].nullable == (NoneType in get_args(hints[field.name])), field
-    assert set(AlertRow.RESCORED) < set(columns.keys())
+    assert set(AlertRow.VERSIONED) < set(columns.keys())
 
 
 def test_upgrade_creates_the_latest_schema(url: str) -> None:
@@ -113,7 +113,7 @@ def test_upgrade_creates_the_latest_schema(url: str) -> None:
     with pytest.raises(SchemaError):
         open_store(url)
 
-    assert upgrade(url) == head_revision() == "0002"
+    assert upgrade(url) == head_revision() == "0003"
     assert current_revision(engine) == head_revision()
     assert _differences(engine) == []
     check_store(engine)
@@ -158,7 +158,7 @@ def test_upgrade_adopts_and_migrates_a_database_made_before_migrations(
         (letter,) = session.query(StoredDeadLetter).all()
         assert (letter.raw, letter.kafka_offset) == (b"\xff{", 5)
         row = {k: v for k, v in OLD_ALERT.items() if k not in ("created_at", "updated_at")}
-        upsert_alerts(session, [AlertRow(**{**row, "kafka_offset": 2**40})])
+        record_scores(session, [AlertRow(**{**row, "kafka_offset": 2**40})])
     with Session(engine) as session:
         alert = session.get(Alert, "jd:1")
         assert alert is not None and alert.kafka_offset == 2**40
@@ -170,7 +170,7 @@ def test_check_store_names_the_revision_it_found(url: str) -> None:
     with connect(engine) as connection, connection.begin():
         command.upgrade(alembic_config(connection), BASELINE)
     assert _refusal(engine).endswith(
-        "is at schema revision 0001, the code needs 0002: run `yuqing db upgrade`")
+        "is at schema revision 0001, the code needs 0003: run `yuqing db upgrade`")
 
     upgrade(url)
     with engine.begin() as connection:
@@ -187,7 +187,7 @@ def test_downgrade_keeps_rows_and_upgrade_restores(url: str) -> None:
     engine = make_engine(url)
     row = {k: v for k, v in OLD_ALERT.items() if k not in ("created_at", "updated_at")}
     with Session(engine) as session, session.begin():
-        upsert_alerts(session, [AlertRow(**row)])
+        record_scores(session, [AlertRow(**row)])
     with connect(engine) as connection, connection.begin():
         command.downgrade(alembic_config(connection), BASELINE)
     assert current_revision(engine) == BASELINE

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import timedelta
 from itertools import zip_longest
 from pathlib import Path
 
@@ -14,11 +15,11 @@ from sqlalchemy.orm import Session
 from pipeline.config import Settings
 from pipeline.errors import ArtifactMissing
 from pipeline.kafka import make_producer
-from pipeline.records import one_line
+from pipeline.records import CommentRecord, one_line, utcnow
 from pipeline.scoring import load_scorer
 from pipeline.store.engine import SchemaError, make_engine
 from pipeline.store.models import Alert, StoredDeadLetter
-from pipeline.store.queries import select_dead_letters
+from pipeline.store.queries import select_alerts, select_dead_letters, select_versions
 from pipeline.stream.run import run
 from tests.pipeline.test_records import HOSTILE
 from tests.utils.factories import held_out_records, produce, produce_records
@@ -136,6 +137,30 @@ def test_replaying_the_topic_creates_no_duplicates(settings: Settings) -> None:
     with Session(engine) as session:
         assert {a.comment_id: a.score for a in session.query(Alert)} == first
         assert session.query(StoredDeadLetter).count() == first_letters == 1
+
+
+def test_an_edit_to_praise_withdraws_the_alert_and_keeps_both_versions(settings: Settings
+                                                                        ) -> None:
+    first = CommentRecord(id="shop:edited", source="shop", url="http://127.0.0.1/edited",
+                          text="太差了，再也不买了", crawled_at=utcnow() - timedelta(hours=1))
+    edit = first.model_copy(update={"text": "非常好,很满意", "crawled_at": utcnow()})
+    assert expected_alerts(settings, [("bad", first.text), ("good", edit.text)]) == {"bad"}
+    engine = make_engine(settings.database_url)
+    produce_records(settings, [first])
+    run(["--until-idle=2"], settings)
+    with Session(engine) as session:
+        assert select_alerts(session)[0].raw_text == first.text
+
+    produce_records(settings, [edit])
+    run(["--until-idle=2"], settings)
+
+    with Session(engine) as session:
+        assert select_alerts(session) == []
+        (alert,) = select_alerts(session, withdrawn=True)
+        assert (alert.raw_text, alert.label) == (edit.text, "positive")
+        versions = select_versions(session, first.id)
+        assert [(v.raw_text, v.label) for v in versions] == [
+            (first.text, "negative"), (edit.text, "positive")]
 
 
 def test_a_second_run_resumes_from_committed_offsets(settings: Settings) -> None:

@@ -134,7 +134,7 @@ def test_a_comment_the_scorer_cannot_encode_is_a_dead_letter() -> None:
                     label="CheckDead")
 
 
-def test_decide_alerts_at_or_above_the_threshold_only() -> None:
+def test_decide_labels_every_comment_negative_at_or_above_the_threshold() -> None:
     results = [(_comment("差"), PredictionResult(None, torch.tensor([0.2, 0.8]))),
                (_comment("好"), PredictionResult(None, torch.tensor([0.9, 0.1])))]
     with BeamTestPipeline() as pipeline:
@@ -142,7 +142,7 @@ def test_decide_alerts_at_or_above_the_threshold_only() -> None:
                 | beam.ParDo(Decide("lstm", "lstm-9", 0.8,
                                     lambda r: float(r.inference[Label.NEGATIVE.index])))
                 | beam.Map(lambda row: (row.clean_text, row.label, row.model_version)))
-        assert_that(rows, equal_to([("差", "negative", "lstm-9")]))
+        assert_that(rows, equal_to([("差", "negative", "lstm-9"), ("好", "positive", "lstm-9")]))
 
 
 def test_a_result_decide_cannot_read_is_a_dead_letter() -> None:
