@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from pipeline.config import Settings
 from pipeline.kafka import ensure_topics
@@ -260,9 +260,24 @@ def stop_requests() -> Iterator[list[signal.Signals]]:
             signal.signal(sig, handler)
 
 
-def serve(port: int, settings: Settings, ready: Callable[[str], None],
-          log_path: Path | None = None) -> signal.Signals:
-    """Run the broker in the foreground with the topics created, until a signal asks it to stop.
+class ForegroundBroker(Protocol):
+    """What :func:`run_in_foreground` needs of a broker: tansu here, Apache Kafka in
+    :mod:`pipeline.kafka_server`."""
+
+    @property
+    def bootstrap(self) -> str: ...
+
+    def ensure_running(self) -> None: ...
+
+    def __enter__(self) -> ForegroundBroker: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+
+
+def run_in_foreground(broker: ForegroundBroker, settings: Settings,
+                      ready: Callable[[str], None]) -> signal.Signals:
+    """Run ``broker`` with the topics created until a signal asks it to stop.
 
     Returns the stop signal. A stop that someone asked for is the broker's normal end, so callers
     exit 0 (supervisors treat 0 as clean without configuration; 128+signal would need
@@ -270,12 +285,17 @@ def serve(port: int, settings: Settings, ready: Callable[[str], None],
     Call from the main thread: only it can install signal handlers, and the child's
     PR_SET_PDEATHSIG is tied to the thread that started it.
     """
-    with stop_requests() as requests, EmbeddedBroker(port=port, log_path=log_path) as broker:
-        ensure_topics(settings.model_copy(update={"kafka_bootstrap": broker.bootstrap}))
-        ready(broker.bootstrap)
+    with stop_requests() as requests, broker as running:
+        ensure_topics(settings.model_copy(update={"kafka_bootstrap": running.bootstrap}))
+        ready(running.bootstrap)
         while not requests:
-            broker.ensure_running()
+            running.ensure_running()
             time.sleep(_POLL_S)
-        log.info("stopping the broker on %s: %s received", broker.bootstrap, requests[0].name)
+        log.info("stopping the broker on %s: %s received", running.bootstrap, requests[0].name)
         return requests[0]
 
+
+def serve(port: int, settings: Settings, ready: Callable[[str], None],
+          log_path: Path | None = None) -> signal.Signals:
+    """The embedded broker in the foreground (``yuqing broker``); see :func:`run_in_foreground`."""
+    return run_in_foreground(EmbeddedBroker(port=port, log_path=log_path), settings, ready)

@@ -34,10 +34,9 @@ from pipeline.broker import (
     die_with_parent_hook,
     ensure_port_free,
     free_port,
-    stop_requests,
+    run_in_foreground,
 )
 from pipeline.config import Settings
-from pipeline.kafka import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -332,18 +331,7 @@ class KafkaServer:
 
 
 def serve(port: int, settings: Settings, ready: Callable[[str], None]) -> signal.Signals:
-    """Run the persistent broker in the foreground with the topics created, until a signal.
-
-    Data lives under ``settings.data_dir``/kafka/data. Returns the stop signal (callers exit 0,
-    as for tansu); raises :class:`BrokerError` if it cannot start or dies. Call from the main
-    thread, for the same reasons as :func:`pipeline.broker.serve`.
-    """
+    """The persistent broker in the foreground (``yuqing broker --kafka``), its data under
+    ``settings.data_dir``/kafka/data; see :func:`pipeline.broker.run_in_foreground`."""
     server = KafkaServer(broker_dir(settings.data_dir), libs_dir(settings.data_dir), port)
-    with stop_requests() as requests, server:
-        ensure_topics(settings.model_copy(update={"kafka_bootstrap": server.bootstrap}))
-        ready(server.bootstrap)
-        while not requests:
-            server.ensure_running()
-            time.sleep(_POLL_S)
-        log.info("stopping Apache Kafka on %s: %s received", server.bootstrap, requests[0].name)
-        return requests[0]
+    return run_in_foreground(server, settings, ready)
