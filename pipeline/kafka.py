@@ -15,19 +15,21 @@ from pipeline.errors import BrokerUnreachable
 log = logging.getLogger(__name__)
 
 
-def make_producer(settings: Settings) -> KafkaProducer:
+def make_producer(settings: Settings, **overrides: object) -> KafkaProducer:
     """A producer that waits for all in-sync replicas and retries transient failures."""
     timeout_ms = int(settings.kafka_timeout_s * 1000)
-    return KafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
-        acks="all",
-        retries=settings.kafka_retries,
-        retry_backoff_ms=200,
-        request_timeout_ms=timeout_ms,
-        max_block_ms=timeout_ms,
-        bootstrap_timeout_ms=timeout_ms,
-        linger_ms=5,
-    )
+    options: dict[str, object] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "acks": "all",
+        "retries": settings.kafka_retries,
+        "retry_backoff_ms": 200,
+        "request_timeout_ms": timeout_ms,
+        "max_block_ms": timeout_ms,
+        "bootstrap_timeout_ms": timeout_ms,
+        "linger_ms": 5,
+    }
+    options.update(overrides)
+    return KafkaProducer(**options)
 
 
 def make_consumer(settings: Settings, **overrides: object) -> KafkaConsumer:

@@ -20,10 +20,10 @@ def held_out_records(count: int, source: str = "test-shop") -> list[CommentRecor
     ]
 
 
-def produce(settings: Settings, messages: Sequence[tuple[bytes | None, bytes | None]]
-            ) -> list[tuple[int, int]]:
+def produce(settings: Settings, messages: Sequence[tuple[bytes | None, bytes | None]],
+            **producer_options: object) -> list[tuple[int, int]]:
     """Send (key, value) pairs to the comments topic; returns each one's (partition, offset)."""
-    producer = make_producer(settings)
+    producer = make_producer(settings, **producer_options)
     try:
         futures = [producer.send(settings.topic_comments, key=key, value=value)
                    for key, value in messages]

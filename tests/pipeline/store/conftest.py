@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, MetaData, create_engine
+from sqlalchemy import Engine
 
 from pipeline.store.engine import make_engine
 from pipeline.store.migrations import upgrade
+from tests.utils.store import drop_all_tables
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -21,13 +22,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         return
     found: str = request.getfixturevalue("postgres_url")
     yield found
-    cleanup = create_engine(found)
-    try:
-        tables = MetaData()
-        tables.reflect(cleanup)
-        tables.drop_all(cleanup)
-    finally:
-        cleanup.dispose()
+    drop_all_tables(found)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from itertools import zip_longest
 from pathlib import Path
 
 import pytest
-from kafka import KafkaProducer
 from sqlalchemy.orm import Session
 
 from pipeline.config import Settings
@@ -79,20 +78,6 @@ TEXT_STAGE_HOSTILE = [
 ]
 
 
-def _produce_any_size(settings: Settings, messages: Sequence[tuple[bytes, bytes | None]]
-                      ) -> list[tuple[int, int]]:
-    """Like ``produce``, with room for the multi-MB values a producer refuses by default."""
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all",
-                             max_request_size=16 << 20)
-    try:
-        futures = [producer.send(settings.topic_comments, key=key, value=value)
-                   for key, value in messages]
-        producer.flush()
-        return [(meta.partition, meta.offset) for meta in (f.get(timeout=30) for f in futures)]
-    finally:
-        producer.close()
-
-
 def test_hostile_messages_are_one_dead_letter_each_and_the_job_goes_on(settings: Settings
                                                                        ) -> None:
     records = held_out_records(40)
@@ -100,7 +85,7 @@ def test_hostile_messages_are_one_dead_letter_each_and_the_job_goes_on(settings:
     valid = [(r.kafka_key(), r.kafka_value()) for r in records]
     bad = [(f"hostile-{i}".encode(), raw) for i, (_name, raw, _reason) in enumerate(hostile)]
     interleaved = [m for pair in zip_longest(valid, bad) for m in pair if m is not None]
-    positions = dict(zip((key for key, _ in interleaved), _produce_any_size(settings, interleaved),
+    positions = dict(zip((key for key, _ in interleaved), _produce_large(settings, interleaved),
                          strict=True))
 
     summary = run(["--until-idle=2"], settings)
@@ -194,3 +179,9 @@ def test_the_job_refuses_to_start_without_the_corrector_lm(settings: Settings,
     missing = settings.model_copy(update={"corrector_lm": tmp_path / "no-lm"})
     with pytest.raises(ArtifactMissing, match="yuqing build corrector-lm"):
         run(["--until-idle=1"], missing)
+
+
+def _produce_large(settings: Settings, messages: Sequence[tuple[bytes, bytes | None]]
+                   ) -> list[tuple[int, int]]:
+    """With room for the multi-MB values a producer refuses by default."""
+    return produce(settings, messages, max_request_size=16 << 20)

@@ -8,7 +8,6 @@ the broker under them and read their log records with caplog.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
@@ -24,6 +23,7 @@ from pipeline.kafka import ensure_topics, make_consumer, make_producer
 from pipeline.stream import progress
 from pipeline.stream.run import LOCAL_OPTIONS
 from pipeline.stream.source import PartitionReset, ReadComments, ReadPartitions
+from tests.utils.background import InThread, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -91,35 +91,6 @@ def test_a_running_job_logs_where_each_partition_starts(
     ]
 
 
-class Job:
-    """A pipeline running in a thread, so the test can act on the broker meanwhile."""
-
-    def __init__(self, read: Callable[[beam.Pipeline], object]) -> None:
-        self.error: BaseException | None = None
-        self._read = read
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            with beam.Pipeline(options=PipelineOptions(LOCAL_OPTIONS)) as pipeline:
-                self._read(pipeline)
-        except BaseException as exc:  # handed to the test thread
-            self.error = exc
-
-    def join(self, timeout_s: float) -> bool:
-        """Whether the job ended within ``timeout_s``."""
-        self._thread.join(timeout_s)
-        return not self._thread.is_alive()
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 def read_so_far() -> int:
     return progress.COUNTERS.snapshot()["read"]
 
@@ -130,7 +101,8 @@ def test_a_broker_restarted_empty_under_the_job_fails_it(settings: Settings,
         produce_to(settings, partition, 10)
     before = read_so_far()
     # idle_stop_s: a reader that missed the reset ends quietly instead of hanging the test.
-    job = Job(lambda p: p | ReadComments(settings, settings.topic_comments, idle_stop_s=20))
+    job = InThread(lambda: _run_pipeline(lambda p: p | ReadComments(
+        settings, settings.topic_comments, idle_stop_s=20)))
     wait_until(lambda: read_so_far() - before >= 30 or job.join(0), 60, "30 messages read")
 
     broker.stop()
@@ -153,7 +125,8 @@ def test_a_broker_that_is_down_is_waited_for_with_a_warning(
     partitions = [(settings.topic_comments, p) for p in (0, 1, 2)]
     reader = ReadPartitions(settings, idle_stop_s=20, probe_every_s=1)
     before = read_so_far()
-    job = Job(lambda p: p | beam.Create(partitions) | beam.ParDo(reader))
+    job = InThread(lambda: _run_pipeline(
+        lambda p: p | beam.Create(partitions) | beam.ParDo(reader)))
     # Empty partitions, so that the broker coming back empty is no reset for this job.
     wait_until(lambda: all(any(f"comments/{p}=0" in r.getMessage() for r in caplog.records)
                            for p in (0, 1, 2)), 30, "every partition to be polled")
@@ -176,3 +149,9 @@ def test_a_broker_that_is_down_is_waited_for_with_a_warning(
     assert warnings[0].startswith(f"no data from the Kafka broker at {broker.bootstrap} for ")
     assert any(f"the Kafka broker at {broker.bootstrap} answers again" in r.getMessage()
                for r in caplog.records)
+
+
+def _run_pipeline(read: Callable[[beam.Pipeline], object]) -> None:
+    """The local runner the job uses, on a pipeline of the test's own."""
+    with beam.Pipeline(options=PipelineOptions(LOCAL_OPTIONS)) as pipeline:
+        read(pipeline)

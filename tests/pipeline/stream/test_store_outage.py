@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from kafka import TopicPartition
-from sqlalchemy import Engine, MetaData, create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from pipeline.config import Settings
@@ -25,9 +24,11 @@ from pipeline.records import CommentRecord
 from pipeline.store.engine import display_url, make_engine
 from pipeline.store.migrations import upgrade
 from pipeline.store.models import Alert
-from pipeline.stream.run import RunSummary, run
+from pipeline.stream.run import run
+from tests.utils.background import InThread, wait_until
 from tests.utils.factories import held_out_records, produce_records
 from tests.utils.scoring import expected_alerts
+from tests.utils.store import drop_all_tables
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -96,41 +97,7 @@ def pg_settings(settings: Settings, postgres_url: str, server: PostgresServer
     yield settings.model_copy(update={"database_url": postgres_url})
     if not server.running():
         server.start()
-    cleanup = create_engine(postgres_url)
-    try:
-        tables = MetaData()
-        tables.reflect(cleanup)
-        tables.drop_all(cleanup)
-    finally:
-        cleanup.dispose()
-
-
-class Job:
-    """``run()`` in a thread, so the test can stop the store under it."""
-
-    def __init__(self, settings: Settings, argv: list[str]) -> None:
-        self.summary: RunSummary | None = None
-        self.error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(settings, argv), daemon=True)
-        self._thread.start()
-
-    def _run(self, settings: Settings, argv: list[str]) -> None:
-        try:
-            self.summary = run(argv, settings)
-        except BaseException as exc:  # handed to the test thread
-            self.error = exc
-
-    def join(self, timeout_s: float) -> bool:
-        """Whether the job ended within ``timeout_s``."""
-        self._thread.join(timeout_s)
-        return not self._thread.is_alive()
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+    drop_all_tables(postgres_url)
 
 
 def alert_count(engine: Engine) -> int:
@@ -165,7 +132,7 @@ def test_a_store_outage_of_a_minute_is_waited_out_without_losing_an_alert(
     produce_records(pg_settings, before)
     engine = make_engine(pg_settings.database_url)
 
-    job = Job(pg_settings, [f"--until-idle={IDLE_S}"])
+    job = InThread(lambda: run([f"--until-idle={IDLE_S}"], pg_settings))
     wait_until(lambda: alert_count(engine) > 0 or job.join(0), 180, "the first alerts stored")
     engine.dispose()
     server.stop()
@@ -177,7 +144,7 @@ def test_a_store_outage_of_a_minute_is_waited_out_without_losing_an_alert(
 
     assert job.join(300), "the job did not end after the store came back"
     assert job.error is None, job.error
-    assert job.summary is not None and job.summary.read == len(records)
+    assert job.result is not None and job.result.read == len(records)
     assert committed_offsets(pg_settings) == len(records)
     want = expected_alerts(pg_settings, [(r.id, r.text) for r in records])
     with Session(engine) as session:
