@@ -4,6 +4,15 @@ Validation happens here, on the exact bytes that go on the wire, with the same
 :func:`pipeline.records.parse_record` the stream job uses on the other end. A valid record is
 produced to the comments topic keyed by its stable id; an invalid item becomes a
 :class:`pipeline.records.DeadLetter` with the reason, so nothing is dropped silently.
+
+Every message is counted exactly once: delivered (Kafka acknowledged it) or not delivered (it
+was not acknowledged within ``kafka_delivery_timeout_s``, retries and a fresh producer after a
+broker restart included; see :class:`pipeline.kafka.Outbox`). A broker that restarts within the
+delivery timeout loses nothing. Each message not delivered is written, one JSON line with its
+topic, key, exact value and the error, to ``DATA_DIR/undelivered/<spider>-<UTC time>.jsonl``,
+and the crawl fails. Crawling again delivers them: the store keeps one alert per comment id,
+so a comment that reaches Kafka twice (a retry whose first acknowledgement was lost, or a second
+crawl) still makes one alert.
 """
 
 from __future__ import annotations
@@ -11,19 +20,27 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Any, Self
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self, TextIO
 
 from itemadapter import ItemAdapter
-from kafka import KafkaProducer
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.statscollectors import StatsCollector
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.threads import deferToThread
 
 from pipeline.config import Settings, get_settings
-from pipeline.kafka import make_producer
+from pipeline.kafka import Message, Outbox
 from pipeline.records import DeadLetter, RecordError, make_id, parse_record
 
 log = logging.getLogger(__name__)
+
+# Stats keys; crawlers.run reads them back.
+PRODUCED = "yuqing/produced"
+UNDELIVERED = "yuqing/undelivered"
+UNDELIVERED_FILE = "yuqing/undelivered_file"
 
 
 def item_payload(item: Any) -> dict[str, Any]:
@@ -47,28 +64,44 @@ class KafkaPipeline:
     item, so a missing or unreachable broker fails the spider loudly in ``open_spider`` instead.
     """
 
-    def __init__(self, settings: Settings, stats: StatsCollector) -> None:
+    def __init__(self, settings: Settings, stats: StatsCollector, spider: str) -> None:
         self.settings = settings
         self.stats = stats
-        self.producer: KafkaProducer | None = None
-        self._stats_lock = threading.Lock()  # delivery callbacks run on the producer's thread
+        self.undelivered_path: Path = (settings.data_dir / "undelivered"
+                                       / f"{spider}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.jsonl")
+        self.outbox: Outbox | None = None
+        self._lock = threading.Lock()  # outcomes arrive on the producers' threads
+        self._undelivered_file: TextIO | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None, "crawler has no stats collector"
-        return cls(crawler.settings.get("YUQING_SETTINGS") or get_settings(), crawler.stats)
+        return cls(crawler.settings.get("YUQING_SETTINGS") or get_settings(), crawler.stats,
+                   crawler.spidercls.name)
 
     def open_spider(self) -> None:
-        self.producer = make_producer(self.settings)
+        self.outbox = Outbox(self.settings,
+                             [self.settings.topic_comments, self.settings.topic_dead_letters],
+                             delivered=self._delivered, undelivered=self._not_delivered)
+        self.outbox.open()
 
-    def close_spider(self) -> None:
-        if self.producer is None:
+    async def close_spider(self) -> None:
+        # In a thread: the wait may last the whole delivery timeout, and the other spiders of
+        # the crawl must go on meanwhile.
+        await maybe_deferred_to_future(deferToThread(self.wait_for_delivery))
+
+    def wait_for_delivery(self) -> None:
+        """Block until every message is delivered or reported as not delivered."""
+        if self.outbox is None:
             return
         try:
-            self.producer.flush(timeout=self.settings.kafka_timeout_s)
+            self.outbox.close()
         finally:
-            self.producer.close(timeout=self.settings.kafka_timeout_s)
-            self.producer = None
+            self.outbox = None
+            with self._lock:
+                if self._undelivered_file is not None:
+                    self._undelivered_file.close()
+                    self._undelivered_file = None
 
     def process_item(self, item: Any) -> Any:
         payload = item_payload(item)
@@ -83,15 +116,29 @@ class KafkaPipeline:
         return item
 
     def _produce(self, topic: str, key: bytes | None, value: bytes) -> None:
-        assert self.producer is not None, "process_item called before open_spider"
-        future = self.producer.send(topic, key=key, value=value)
-        future.add_callback(self._count, f"yuqing/produced/{topic}")
-        future.add_errback(self._failed, topic, key)
+        assert self.outbox is not None, "process_item called before open_spider"
+        self.outbox.send(Message(topic, key, value))
 
-    def _count(self, stat: str, _metadata: object = None) -> None:
-        with self._stats_lock:
-            self.stats.inc_value(stat)
+    def _delivered(self, message: Message) -> None:
+        with self._lock:
+            self.stats.inc_value(f"{PRODUCED}/{message.topic}")
 
-    def _failed(self, topic: str, key: bytes | None, exc: BaseException) -> None:
-        log.error("could not produce %r to %s: %s", key, topic, exc)
-        self._count(f"yuqing/failed/{topic}")
+    def _not_delivered(self, message: Message, error: str) -> None:
+        log.debug("not delivered to %s: %r (%s)", message.topic, message.key, error)
+        line = json.dumps({
+            "topic": message.topic,
+            "key": message.key.decode("utf-8") if message.key is not None else None,
+            "value": message.value.decode("utf-8"),
+            "error": error,
+        }, ensure_ascii=False)
+        with self._lock:
+            # Counted first: a list that cannot be written must not hide the count.
+            self.stats.inc_value(f"{UNDELIVERED}/{message.topic}")
+            if self._undelivered_file is None:
+                self.stats.set_value(UNDELIVERED_FILE, str(self.undelivered_path))
+                self.undelivered_path.parent.mkdir(parents=True, exist_ok=True)
+                self._undelivered_file = self.undelivered_path.open("a", encoding="utf-8")
+                log.warning("messages Kafka did not acknowledge are listed in %s",
+                            self.undelivered_path)
+            self._undelivered_file.write(line + "\n")
+            self._undelivered_file.flush()  # a crawl killed later still leaves its list

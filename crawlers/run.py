@@ -2,6 +2,11 @@
 
 Twisted's reactor starts once per process, so :func:`crawl` can be called only once in a
 process; tests and the demo orchestrator run it through ``yuqing crawl`` in a subprocess.
+
+A crawl ends with every message either acknowledged by Kafka or reported as not delivered and
+listed in a file under ``DATA_DIR/undelivered`` (:mod:`crawlers.pipelines`); a spider with any
+not delivered is not ok, and its problem line names the file. Crawling again delivers them,
+and re-sending what was delivered is harmless: the store keeps one alert per comment id.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.spiderloader import SpiderLoader
 
 from crawlers.extensions import ITEM_ERRORS, LOST
+from crawlers.pipelines import PRODUCED, UNDELIVERED, UNDELIVERED_FILE
 from crawlers.settings import scrapy_settings
 from pipeline.config import Settings
 from pipeline.kafka import check_broker
@@ -31,28 +37,31 @@ def summarize(crawler: Crawler, settings: Settings) -> dict[str, Any]:
     another: ``errors`` are exceptions from its callbacks and item pipelines (not Scrapy's
     ``log_count/ERROR``, which counts the whole process's records), and ``failed_requests`` the
     pages it asked for that never reached a callback, counted by ``reasons``
-    (:class:`crawlers.extensions.PageLedger`).
+    (:class:`crawlers.extensions.PageLedger`). Each message the spider produced is counted once:
+    acknowledged by Kafka (``produced`` comments, ``dead_letters``) or ``undelivered``, those
+    listed in ``undelivered_file`` (:class:`crawlers.pipelines.KafkaPipeline`).
     """
     assert crawler.stats is not None
     stats = crawler.stats.get_stats()
-    failed = sum(
-        stats.get(f"yuqing/failed/{topic}", 0)
+    undelivered = sum(
+        stats.get(f"{UNDELIVERED}/{topic}", 0)
         for topic in (settings.topic_comments, settings.topic_dead_letters)
     )
     reasons = {key.removeprefix(f"{LOST}/"): count for key, count in stats.items()
                if key.startswith(f"{LOST}/")}
     summary = {
         "pages": stats.get("response_received_count", 0),
-        "produced": stats.get(f"yuqing/produced/{settings.topic_comments}", 0),
-        "dead_letters": stats.get(f"yuqing/produced/{settings.topic_dead_letters}", 0),
+        "produced": stats.get(f"{PRODUCED}/{settings.topic_comments}", 0),
+        "dead_letters": stats.get(f"{PRODUCED}/{settings.topic_dead_letters}", 0),
         "dropped": stats.get("item_dropped_count", 0),
-        "produce_failed": failed,
+        "undelivered": undelivered,
+        "undelivered_file": stats.get(UNDELIVERED_FILE),
         "errors": stats.get("spider_exceptions/count", 0) + stats.get(ITEM_ERRORS, 0),
         "failed_requests": stats.get(LOST, 0),
         "reasons": dict(sorted(reasons.items(), key=lambda reason: (-reason[1], reason[0]))),
         "finish_reason": stats.get("finish_reason"),
     }
-    summary["ok"] = (summary["finish_reason"] == "finished" and not failed
+    summary["ok"] = (summary["finish_reason"] == "finished" and not undelivered
                      and not summary["errors"] and not summary["failed_requests"])
     return summary
 
@@ -61,9 +70,11 @@ def crawl_summary_problems(summary: dict[str, dict[str, Any]]) -> list[str]:
     """One line per thing an operator should look at after a crawl, worst first."""
     problems = []
     for name, result in summary.items():
-        if result["produce_failed"]:
-            problems.append(f"{name}: {result['produce_failed']} messages could not be produced "
-                            "to Kafka and are lost from this crawl")
+        if undelivered := result["undelivered"]:
+            problems.append(f"{name}: {undelivered} {'message' if undelivered == 1 else 'messages'}"
+                            f" not delivered to Kafka, listed in {result['undelivered_file']}; "
+                            "crawling again delivers them (comments already delivered are "
+                            "harmless duplicates: the store keeps one alert per comment id)")
         if lost := result["failed_requests"]:
             why = ", ".join(f"{count} {reason}" for reason, count in result["reasons"].items())
             problems.append(f"{name}: {lost} {'page' if lost == 1 else 'pages'} never fetched: "

@@ -23,6 +23,19 @@ class Prepared:
     keywords: list[str]
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A scored comment on its way to the store: its row and the Kafka message it came in.
+
+    The store may still refuse the row (a constraint, a trigger), and its dead letter must then
+    keep the bytes that arrived; the ``alerts`` table has no column for them, so they travel
+    beside the row instead.
+    """
+
+    row: AlertRow
+    raw: bytes
+
+
 def alert_row(
     comment: Prepared, score: float, *, model: str, model_version: str, threshold: float
 ) -> AlertRow:

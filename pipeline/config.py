@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from pydantic_settings import (
@@ -41,6 +41,8 @@ ENV_PREFIX = "YUQING_"
 CONFIG_VARIABLE = f"{ENV_PREFIX}CONFIG"
 _POSTGRES_SCHEMES = ("postgres://", "postgresql://")
 _POSTGRES_DRIVER_SCHEME = "postgresql+psycopg://"
+# The producer's linger (pipeline.kafka); here because the delivery timeout must cover it.
+PRODUCER_LINGER_MS = 5
 
 
 class ConfigError(ValueError):
@@ -68,7 +70,14 @@ class Settings(BaseSettings):
         description="Kafka consumer group; a new name re-reads the topics from the beginning.",
     )
     kafka_timeout_s: float = Field(10.0, gt=0, description="Timeout for one Kafka request.")
-    kafka_retries: int = Field(5, ge=0)
+    kafka_retries: int = Field(
+        5, ge=1, description="Retries of a failed produce request; the idempotent producer needs "
+        "at least one.")
+    kafka_delivery_timeout_s: float = Field(
+        120.0, gt=0,
+        description="How long a produced message may take to be acknowledged, retries included, "
+        "before it is reported as not delivered; Kafka's own default.",
+    )
 
     # Store
     database_url: str = Field(
@@ -128,6 +137,18 @@ class Settings(BaseSettings):
     def _bootstrap_not_empty(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("kafka_bootstrap must name at least one host:port")
+        return value
+
+    @field_validator("kafka_delivery_timeout_s")
+    @classmethod
+    def _delivery_outlasts_a_request(cls, value: float, info: ValidationInfo) -> float:
+        """kafka-python refuses a delivery timeout shorter than one request plus the linger,
+        compared in the whole milliseconds :func:`pipeline.kafka.make_producer` passes it."""
+        timeout_s = info.data.get("kafka_timeout_s")
+        if timeout_s is not None and (int(value * 1000)
+                                      < int(timeout_s * 1000) + PRODUCER_LINGER_MS):
+            raise ValueError(f"must be at least kafka_timeout_s ({timeout_s:g}) plus the "
+                             f"producer's {PRODUCER_LINGER_MS} ms linger")
         return value
 
     @field_validator("database_url")

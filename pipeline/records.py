@@ -217,6 +217,12 @@ class DeadLetter(BaseModel):
     ``stage`` says where it was refused: ``crawl`` (the crawler's item pipeline, which sends it
     to the dead-letter topic), ``parse``, ``text`` or ``score`` (the stream job). On Kafka it
     travels as JSON with ``raw`` in base64, so bytes that are not UTF-8 survive the trip.
+
+    Stage ``store``: the store itself refused what the job wrote (a constraint, a trigger, a
+    value a column cannot hold). Failing the write instead would fail it again after every
+    restart, so the comment's row, or a dead letter the store would not take, is kept as this
+    letter with the driver's message as the reason, and the raw bytes and lineage of the
+    message it came from.
     """
 
     model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")

@@ -6,16 +6,19 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 
 from devkit.demosite.comments import DemoComment, demo_comments
 from devkit.demosite.server import DemoSite
+from devkit.postgres import PostgresServer
 from pipeline.broker import EmbeddedBroker
 from pipeline.config import Settings
 from pipeline.kafka import ensure_topics
 from pipeline.kafka_server import KAFKA_VERSION, KafkaServer, libs_dir
 from pipeline.store.migrations import upgrade
+from tests.utils.brokers import own_topics
 
 
 @pytest.fixture
@@ -26,15 +29,21 @@ def broker(tmp_path: Path) -> Iterator[EmbeddedBroker]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, broker: EmbeddedBroker) -> Settings:
-    """Settings pointing at the test broker, with its topics, and a migrated temp SQLite file."""
-    configured = Settings(
-        kafka_bootstrap=broker.bootstrap,
-        database_url=f"sqlite:///{tmp_path / 'yuqing.db'}",
-        kafka_timeout_s=10,
-    )
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings pointing at the test broker, with its topics, and a migrated temp SQLite file.
+
+    The broker is tansu (the ``broker`` fixture) unless the test is parametrized with
+    ``tests.utils.brokers.ON_EACH_BROKER``, which also runs it on the session's Apache Kafka.
+    """
+    database_url = f"sqlite:///{tmp_path / 'yuqing.db'}"
+    upgrade(database_url)
+    if getattr(request, "param", "tansu") == "apache-kafka":
+        kafka = request.getfixturevalue("apache_kafka")
+        return own_topics(kafka.bootstrap, f"t-{uuid4().hex[:12]}", database_url=database_url)
+    broker = request.getfixturevalue("broker")
+    configured = Settings(kafka_bootstrap=broker.bootstrap, database_url=database_url,
+                          kafka_timeout_s=10)
     ensure_topics(configured)
-    upgrade(configured.database_url)
     return configured
 
 
@@ -51,59 +60,28 @@ def demo_site(comments: list[DemoComment]) -> Iterator[DemoSite]:
         yield site
 
 
-POSTGRES_PASSWORD = "yuqing-test"
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server in a temp dir on a free loopback port, shared by the session.
 
-
-def _pg_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
-    return found[-1].parent if found else None
+    It demands a password (scram-sha-256), as a deployed server does, so tests see the errors a
+    refused login gives. Tests may stop or kill it but must start it again. Skipped when the
+    server is not installed, except in CI (``CI`` set), where `make test` installs it and a
+    missing server is a failure.
+    """
+    missing = PostgresServer.missing()
+    if missing and os.environ.get("CI"):
+        pytest.fail(f"{missing}; `make test` should have installed it")
+    if missing:
+        pytest.skip(missing)
+    with PostgresServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A real PostgreSQL server in a temp dir on a free loopback port, run as user postgres.
-
-    It demands a password (scram-sha-256), as a deployed server does, so tests see the errors a
-    refused login gives; the URL carries :data:`POSTGRES_PASSWORD`. Skipped when the server is
-    not installed, except in CI (``CI`` set), where `make test` installs it and a missing server
-    is a failure.
-    """
-    import os
-    import shutil
-    import subprocess
-    import tempfile
-
-    from pipeline.broker import free_port, wait_for_port
-
-    bin_dir = _pg_bin()
-    if bin_dir is None or shutil.which("runuser") is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed; `make test` should have installed it")
-        pytest.skip("PostgreSQL server not installed (apt-get install postgresql)")
-    # Not under pytest's tmp dir: that is private to root, and the server runs as postgres.
-    data = Path(tempfile.mkdtemp(prefix="yuqing-pg-"))
-    shutil.chown(data, "postgres")
-    port = free_port()
-
-    def as_postgres(*args: str) -> None:
-        done = subprocess.run(["runuser", "-u", "postgres", "--", *args], capture_output=True,
-                              text=True, timeout=60)
-        if done.returncode:
-            raise RuntimeError(f"{args[0]} failed: {done.stderr or done.stdout}")
-
-    pwfile = data / "pwfile"
-    pwfile.write_text(POSTGRES_PASSWORD)
-    shutil.chown(pwfile, "postgres")
-    as_postgres(str(bin_dir / "initdb"), "-D", str(data / "db"), "--auth=scram-sha-256",
-                f"--pwfile={pwfile}", "-U", "postgres")
-    as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-l", str(data / "log"), "-w",
-                "-o", f"-p {port} -h 127.0.0.1 -k {data}", "start")
-    try:
-        wait_for_port("127.0.0.1", port, 30)
-        yield f"postgresql+psycopg://postgres:{POSTGRES_PASSWORD}@127.0.0.1:{port}/postgres"
-    finally:
-        as_postgres(str(bin_dir / "pg_ctl"), "-D", str(data / "db"), "-m", "immediate", "stop")
-        shutil.rmtree(data, ignore_errors=True)
+def postgres_url(postgres: PostgresServer) -> str:
+    """The session server's URL, password included."""
+    return postgres.url
 
 
 def _missing_for_kafka(libs: Path) -> str | None:
@@ -144,3 +122,12 @@ def apache_kafka(tmp_path_factory: pytest.TempPathFactory, kafka_libs: Path
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def restarted(apache_kafka: KafkaServer) -> Iterator[KafkaServer]:
+    """The session's Apache Kafka broker for a test that kills or stops it: running again
+    afterwards, whatever the test did to it."""
+    yield apache_kafka
+    if apache_kafka.pid is None:
+        apache_kafka.start()

@@ -10,6 +10,7 @@ import functools
 import logging
 import re
 import threading
+import time
 from collections.abc import Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,6 +31,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         query = {key: values[-1] for key, values in parse_qs(url.query).items()}
+        time.sleep(self.server.site.delay_s)
         try:
             status, content_type, body = HTTPStatus.OK, *self.server.site.route(url.path, query)
         except pages.NotFound as exc:
@@ -56,10 +58,16 @@ class _Server(ThreadingHTTPServer):
 
 
 class DemoSite:
-    """Serves ``comments``: HTML review pages for one source, a cursor API for the other."""
+    """Serves ``comments``: HTML review pages for one source, a cursor API for the other.
 
-    def __init__(self, comments: Sequence[DemoComment], port: int = 0) -> None:
+    ``delay_s`` slows every response, so that a test can break something while a crawl is
+    still running rather than race a crawl that ends in a second.
+    """
+
+    def __init__(self, comments: Sequence[DemoComment], port: int = 0,
+                 delay_s: float = 0.0) -> None:
         self.port = port
+        self.delay_s = delay_s
         self.html = [c for c in comments if c.source == HTML_SOURCE]
         self.api = [c for c in comments if c.source == API_SOURCE]
         self.products = {p.id: p for p in PRODUCTS}

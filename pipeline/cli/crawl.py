@@ -16,8 +16,9 @@ def crawl(
 
     Valid comments go to the comments topic keyed by their stable id, invalid ones to the
     dead-letter topic with the reason (the job stores them; `yuqing dead-letters --stage crawl`
-    shows them). Prints a JSON summary per spider and exits 1 if a spider failed or a message
-    could not be produced.
+    shows them). A message Kafka did not acknowledge within YUQING_KAFKA_DELIVERY_TIMEOUT_S is
+    listed in DATA_DIR/undelivered/; crawl again to deliver it. Prints a JSON summary per spider
+    and exits 1 if a spider failed or a message was not delivered.
     """
     import json
 

@@ -41,7 +41,8 @@ def alerts(
 
 
 def dead_letters(
-    stage: str | None = typer.Option(None, help="Only this stage: crawl, parse, text, score."),
+    stage: str | None = typer.Option(
+        None, help="Only this stage: crawl, parse, text, score, store."),
     limit: int = typer.Option(20, min=1, max=MAX_LIMIT, help="At most this many, newest first."),
 ) -> None:
     """Show messages that could not be used, from any stage, with the reason and their origin."""

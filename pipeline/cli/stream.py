@@ -38,7 +38,8 @@ def broker(
 def run(
     ctx: typer.Context,
     until_idle: float | None = typer.Option(
-        None, metavar="SECONDS", help="Stop once every partition has been idle this long."),
+        None, metavar="SECONDS", help="Stop once every partition has been idle this long "
+        "and the broker confirms nothing is left (time the broker is down does not count)."),
 ) -> None:
     """Run the streaming pipeline: Kafka → text stage → score → alerts in the store.
 
@@ -46,6 +47,10 @@ def run(
     --runner=FlinkRunner --flink_master=host:8081. It reads from the consumer group's committed
     offsets (YUQING_CONSUMER_GROUP; a new group re-reads from the beginning) and logs a progress
     line every YUQING_PROGRESS_INTERVAL_S seconds.
+
+    A broker that goes down is waited for (a warning a minute). If the topic is recreated or
+    gains partitions under the job, it exits with status 1 and one line saying so: restart it,
+    and it reads the topic as it now is, from the right offsets.
     """
     from pipeline.config import get_settings
     from pipeline.stream.run import run as run_pipeline

@@ -86,7 +86,9 @@ class Alert(Base):
 
 class AlertVersion(Base):
     """One scored version of a comment that has or had an alert, so an edit that changed or
-    withdrew it stays on record; one row per Kafka message, so a replay adds nothing."""
+    withdrew it stays on record: one row per text the comment has had, as first seen (a replay of
+    the same Kafka message is refused by the unique position; the same text sent again is
+    skipped by :func:`pipeline.store.queries.record_scores`)."""
 
     __tablename__ = "alert_versions"
     __table_args__ = (UniqueConstraint("kafka_topic", "kafka_partition", "kafka_offset"),)

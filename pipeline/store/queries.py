@@ -60,8 +60,9 @@ def record_scores(session: Session, rows: Sequence[AlertRow]) -> None:
 
     The latest version wins (see :class:`AlertRow`): a negative one raises the alert or
     refreshes and reinstates it; a positive one withdraws a standing alert, replacing its
-    content, and never creates one; an older version, replayed, changes nothing. Each version of
-    a comment that has an alert is recorded once in ``alert_versions``, however often replayed.
+    content, and never creates one; an older version, replayed, changes nothing. Each text a
+    comment with an alert has had is recorded once in ``alert_versions``, as first seen, however
+    often it is replayed or sent again.
     """
     # Oldest first, so the newest version of each comment in the batch is the one upserted: one
     # statement may not touch a row twice (PostgreSQL refuses).
@@ -96,9 +97,31 @@ def record_scores(session: Session, rows: Sequence[AlertRow]) -> None:
         ])
     alerted = set(alert_ids(session, {row["comment_id"] for row in ordered}))
     versions = [{name: row[name] for name in _VERSION_COLUMNS}
-                for row in ordered if row["comment_id"] in alerted]
+                for row in _new_texts(session, [row for row in ordered
+                                                if row["comment_id"] in alerted])]
     if versions:
         session.execute(_insert(session, AlertVersion).values(versions).on_conflict_do_nothing())
+
+
+def _new_texts(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows, oldest first, whose text their comment has not had before.
+
+    A comment sent again unchanged (a second crawl, a crawl retried after a broker outage) is no
+    new version: it arrives at a new Kafka position, so only its text tells it is the same.
+    Comments are keyed by id on Kafka, so all versions of one pass through one partition and one
+    writer, in order: no other writer races this check.
+    """
+    ids = {row["comment_id"] for row in rows}
+    seen = {(comment_id, text) for comment_id, text in session.execute(
+        select(AlertVersion.comment_id, AlertVersion.raw_text)
+        .where(AlertVersion.comment_id.in_(ids)))} if ids else set()
+    new = []
+    for row in rows:
+        text = (row["comment_id"], row["raw_text"])
+        if text not in seen:
+            seen.add(text)
+            new.append(row)
+    return new
 
 
 def add_dead_letters(session: Session, letters: Sequence[DeadLetter]) -> None:
@@ -154,7 +177,8 @@ def select_alerts(
 def select_dead_letters(
     session: Session, *, stage: str | None = None, limit: int = 50
 ) -> Sequence[StoredDeadLetter]:
-    """Newest first; ``stage`` keeps those refused by one stage (crawl, parse, text, score)."""
+    """Newest first; ``stage`` keeps those refused by one stage (crawl, parse, text, score,
+    store)."""
     query = select(StoredDeadLetter)
     if stage is not None:
         query = query.where(StoredDeadLetter.stage == stage)

@@ -26,8 +26,7 @@ from pipeline.config import Settings
 from pipeline.kafka import check_broker
 from pipeline.scoring import Scorer, load_scorer
 from pipeline.store.engine import check_store, display_url, make_engine
-from pipeline.store.queries import add_dead_letters, record_scores
-from pipeline.stream.sink import StoreRetry, WriteRows
+from pipeline.stream.sink import StoreRetry, write_alerts, write_dead_letters
 from pipeline.stream.source import ReadComments
 from pipeline.stream.transforms import (
     DEAD,
@@ -82,8 +81,7 @@ def build(pipeline: beam.Pipeline, settings: Settings, scorer: Scorer,
         scorer.name, scorer.version, settings.alert_threshold, scorer.negative_probability)
     ).with_outputs(DEAD, main="alerts")
     retry = StoreRetry.from_settings(settings)
-    _ = decided.alerts | "WriteAlerts" >> beam.ParDo(WriteRows(
-        settings.database_url, record_scores, "scores_written", retry))
+    _ = decided.alerts | "WriteAlerts" >> beam.ParDo(write_alerts(settings.database_url, retry))
     crawl_letters = (
         pipeline
         | "ReadDeadLetters" >> ReadComments(settings, settings.topic_dead_letters, idle_stop_s)
@@ -101,14 +99,15 @@ def build(pipeline: beam.Pipeline, settings: Settings, scorer: Scorer,
         "Decide": decided[DEAD],
     }
     for stage, pcoll in letters.items():
-        _ = pcoll | f"WriteDeadLetters{stage}" >> beam.ParDo(WriteRows(
-            settings.database_url, add_dead_letters, "dead_letters", retry))
+        _ = pcoll | f"WriteDeadLetters{stage}" >> beam.ParDo(write_dead_letters(
+            settings.database_url, retry))
 
 
 def parse_known_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--until-idle", type=float, default=None, metavar="SECONDS",
-                        help="stop once every partition has been idle this long")
+                        help="stop once every partition has been idle this long; time the "
+                        "broker is down does not count")
     return parser.parse_known_args(argv)
 
 
@@ -147,6 +146,8 @@ def run(argv: list[str] | None = None, settings: Settings | None = None) -> RunS
 
 
 def _counter(result: beam.runners.runner.PipelineResult, name: str) -> int:
+    """A counter summed over every step that adds to it: ``dead_letters`` counts the dead-letter
+    writers' letters and those the alert writer keeps for rows the store refused alike."""
     counters = result.metrics().query(MetricsFilter().with_namespace("yuqing").with_name(name))
     return sum(item.committed or 0 for item in counters["counters"])
 

@@ -3,8 +3,20 @@
 A store that cannot be reached (a database failing over, a restart, a locked SQLite file) is
 waited out: the write is retried with capped exponential backoff for up to
 ``store_retry_max_s``. Meanwhile the bundle does not finish, so its offsets stay uncommitted and
-nothing is lost if the job dies. Errors in the rows or the schema are not waited out: retrying
-cannot fix them, so they fail the bundle at once.
+nothing is lost if the job dies.
+
+A store that refuses the data itself (a value too long for its column, a constraint, a trigger,
+an encoding the server will not take) cannot be waited out, and failing the bundle would fail it
+again after every restart, from the same offsets: one bad row would stop the job for good. So
+the bundle is written again one row at a time, and each row the store refuses becomes a dead
+letter with stage ``store``, the driver's reason and the bytes that arrived; the other rows are
+stored and the offsets commit. A writer of dead letters does the same, its substitute letter
+saying which letter was refused and why. A letter the store refuses even then is logged as an
+ERROR with its Kafka position, the one place left to find it, and the job goes on.
+
+Errors in the SQL, the schema or the permissions (PostgreSQL's SQLSTATE class 42: a dropped
+table, a revoked grant) are no row's fault, and dead-lettering would throw every row away: they
+fail the bundle at once, uncommitted, so that a restart after the fix resumes from its offsets.
 """
 
 from __future__ import annotations
@@ -21,13 +33,25 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from pipeline.alerts import Scored
 from pipeline.config import Settings
+from pipeline.records import DeadLetter, Lineage
 from pipeline.store.engine import StoreError, display_url, make_engine
+from pipeline.store.queries import add_dead_letters, record_scores
 from pipeline.stream import progress
 
 log = logging.getLogger(__name__)
 
 _DEFAULTS = Settings.model_fields
+
+STORE_REFUSED = "store_refused"
+"""The counter of rows a writer was given that the store refused: each is dead-lettered, or
+counted again under :data:`LETTERS_LOST` if its dead letter is refused as well."""
+LETTERS_LOST = "dead_letters_lost"
+
+# SQLSTATE class 42, "syntax error or access rule violation": an undefined table or column, a
+# missing privilege. Whatever the rows hold, these fail them all.
+_NOT_THE_ROWS = "42"
 
 
 class StoreUnavailable(StoreError):
@@ -63,22 +87,31 @@ def is_transient(error: DBAPIError) -> bool:
     return isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated
 
 
+def refuses_the_rows(error: DBAPIError) -> bool:
+    """Whether the store refused the data it was given, so that some row is to blame: neither an
+    outage nor a statement, schema or grant that is wrong for every row alike."""
+    sqlstate = getattr(error.orig, "sqlstate", None) or ""
+    return not is_transient(error) and not sqlstate.startswith(_NOT_THE_ROWS)
+
+
 class WriteRows(beam.DoFn):
     """Buffer a bundle's rows and write them in one transaction before the bundle ends.
 
     Writing in ``finish_bundle`` is what makes the source's offset commit safe: the runner
-    finalizes (commits) a bundle only after this has returned, so the write must either succeed
-    or raise, never be dropped.
+    finalizes (commits) a bundle only after this has returned, so every row must be stored, or
+    kept as a dead letter (``letter_for`` makes it, from the row and the driver's reason), or
+    logged where it can be found; otherwise this raises.
     """
 
     def __init__(self, database_url: str, write: Callable[[Session, list[Any]], None],
-                 counter: str, retry: StoreRetry | None = None) -> None:
+                 counter: str, letter_for: Callable[[Any, str], DeadLetter],
+                 retry: StoreRetry | None = None) -> None:
         self._database_url = database_url
         self._where = display_url(database_url)
         self._write = write
+        self._letter_for = letter_for
         self._retry = retry or StoreRetry()
         self._counter = counter
-        self._written = Metrics.counter("yuqing", counter)
         self._engine: Engine | None = None
 
     def setup(self) -> None:
@@ -93,22 +126,63 @@ class WriteRows(beam.DoFn):
     def finish_bundle(self) -> None:
         if not self._rows:
             return
-        self._write_until_stored()
-        self._written.inc(len(self._rows))
-        progress.add(self._counter, len(self._rows))
+        refused = self._store(self._write, self._rows)
+        _count(self._counter, len(self._rows) - len(refused))
+        _count(STORE_REFUSED, len(refused))
+        letters: list[DeadLetter] = []
+        for row, cause in refused:
+            letter = self._letter_for(row, cause)
+            log.warning("the store refused %s at %s: %s; keeping it as a dead letter",
+                        letter.record_id or "a message", _position(letter.lineage), cause)
+            letters.append(letter)
+        lost = self._store(add_dead_letters, letters)
+        _count("dead_letters", len(letters) - len(lost))
+        _count(LETTERS_LOST, len(lost))
+        for letter, cause in lost:
+            log.error("lost the dead letter for %s: the store refused it too (%s); the message is "
+                      "on Kafka at %s, refused because: %s", letter.record_id or "a message",
+                      cause, _position(letter.lineage), letter.reason)
         self._rows = []
 
     def teardown(self) -> None:
         if self._engine is not None:
             self._engine.dispose()
 
-    def _write_until_stored(self) -> None:
+    def _store(self, write: Callable[[Session, list[Any]], None], rows: list[Any]
+               ) -> list[tuple[Any, str]]:
+        """Write ``rows`` in one transaction or, if the store refuses that, each in its own, in
+        the order they came; return the rows it refused, with the driver's reason.
+
+        One at a time rather than by bisection: refusals are rare, and a row alone is written
+        just as it would have been had it come in a bundle of its own.
+        """
+        if not rows:
+            return []
+        try:
+            self._write_until_stored(write, rows)
+        except DBAPIError as error:
+            if not refuses_the_rows(error):
+                raise
+        else:
+            return []
+        refused: list[tuple[Any, str]] = []
+        for row in rows:
+            try:
+                self._write_until_stored(write, [row])
+            except DBAPIError as error:
+                if not refuses_the_rows(error):
+                    raise
+                refused.append((row, _cause(error)))
+        return refused
+
+    def _write_until_stored(self, write: Callable[[Session, list[Any]], None], rows: list[Any]
+                            ) -> None:
         assert self._engine is not None, "setup() opens the engine"
         attempts = _Attempts(self._where, self._retry)
         while True:
             try:
                 with Session(self._engine) as session, session.begin():
-                    self._write(session, self._rows)
+                    write(session, rows)
             except DBAPIError as error:
                 if not is_transient(error):
                     raise
@@ -120,8 +194,53 @@ class WriteRows(beam.DoFn):
                 return
 
 
+def record_scored(session: Session, scored: list[Scored]) -> None:
+    record_scores(session, [item.row for item in scored])
+
+
+def scored_letter(scored: Scored, cause: str) -> DeadLetter:
+    """A refused comment's letter: the alerts table keeps no raw bytes, so ``scored`` brings
+    them."""
+    row = scored.row
+    return DeadLetter(stage="store", reason=f"the store refused the comment's row: {cause}",
+                      raw=scored.raw, record_id=row.comment_id,
+                      lineage=Lineage(topic=row.kafka_topic, partition=row.kafka_partition,
+                                      offset=row.kafka_offset))
+
+
+def substitute_letter(letter: DeadLetter, cause: str) -> DeadLetter:
+    """What is kept of a dead letter the store refused: the same message, in the store's words."""
+    return DeadLetter(stage="store", reason=f"the store refused this {letter.stage} dead letter "
+                      f"({cause}); its reason was: {letter.reason}", raw=letter.raw,
+                      record_id=letter.record_id, lineage=letter.lineage)
+
+
+def write_alerts(database_url: str, retry: StoreRetry | None = None) -> WriteRows:
+    """The writer of :class:`~pipeline.alerts.Scored` comments into the alerts."""
+    return WriteRows(database_url, record_scored, "scores_written", scored_letter, retry)
+
+
+def write_dead_letters(database_url: str, retry: StoreRetry | None = None) -> WriteRows:
+    """The writer of dead letters; one the store refuses is replaced by its substitute."""
+    return WriteRows(database_url, add_dead_letters, "dead_letters", substitute_letter, retry)
+
+
+def _count(name: str, n: int) -> None:
+    """Add to the progress line's running total and to the job's Beam metric alike."""
+    if n:
+        Metrics.counter("yuqing", name).inc(n)
+        progress.add(name, n)
+
+
+def _position(lineage: Lineage | None) -> str:
+    if lineage is None:
+        return "no Kafka position"
+    return f"topic {lineage.topic} partition {lineage.partition} offset {lineage.offset}"
+
+
 class _Attempts:
-    """The attempts at writing one bundle: their backoff, the outage's warnings, its end.
+    """The attempts at writing one bundle, or one row of it: their backoff, the outage's
+    warnings, its end.
 
     A warning at the first failure and then one every ``warn_every_s``, rather than one per
     attempt: a fail-over would otherwise fill the log with the same line.

@@ -7,9 +7,19 @@ finished. A crash before that replays the messages instead of losing them (at-le
 sink's upserts make the replay harmless.
 
 Each partition logs where it starts and why (the group's committed offset, or none), since a
-reused consumer group silently reads nothing new. A partition whose log restarts under the job
-(topic recreated, memory-only broker restarted) fails the job with :class:`PartitionReset`;
-a broker that is merely down is waited for, with a warning a minute.
+reused consumer group silently reads nothing new.
+
+The job reads the topic as it was when the job started: its id and its partitions
+(:class:`TopicShape`). Every few seconds it asks the broker again. A topic recreated under the
+job (a new id, or a log that restarts below the job's position: topic deleted and created, a
+memory-only broker restarted) fails the job with :class:`PartitionReset`; new partitions fail it
+with :class:`PartitionsAdded`, since the set of partitions a Beam job reads is fixed when it
+starts. Both are operator errors, one line each, and a restarted job does the right thing: each
+committed offset carries the topic id it was made on, so an offset from an earlier topic of the
+same name (a late commit can reach a restarted broker) is ignored rather than skipping the new
+topic's first messages. A broker that is merely down is waited for, with a warning a minute,
+and with ``--until-idle`` its downtime is not idleness: a partition ends only once the broker has
+confirmed there is nothing more to read.
 """
 
 from __future__ import annotations
@@ -26,14 +36,14 @@ from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration, Timestamp
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, RetriableError
 from kafka.structs import OffsetAndMetadata
 
 from pipeline.config import Settings
 from pipeline.errors import OperatorError
-from pipeline.kafka import make_consumer
+from pipeline.kafka import make_admin, make_consumer
 from pipeline.stream import progress
 
 log = logging.getLogger(__name__)
@@ -52,25 +62,57 @@ class KafkaMessage:
     timestamp_ms: int
 
 
-def list_partitions(settings: Settings, topic: str) -> list[tuple[str, int]]:
-    """The partitions to read, fixed when the job starts."""
-    consumer = make_consumer(settings)
+@dataclass(frozen=True)
+class TopicShape:
+    """A topic as the broker describes it: which topic of that name (its id, new each time the
+    topic is created; None from a broker too old to say) and its partitions."""
+
+    topic: str
+    topic_id: str | None
+    partitions: tuple[int, ...]
+
+    def elements(self) -> list[tuple[str, int]]:
+        return [(self.topic, partition) for partition in self.partitions]
+
+
+def describe_topic(admin: KafkaAdminClient, topic: str) -> TopicShape | None:
+    """The topic's shape now, or None if the broker does not have it."""
+    (found,) = admin.describe_topics([topic])
+    if found.get("error_code") or not found["partitions"]:
+        return None
+    topic_id = found.get("topic_id")
+    return TopicShape(topic, str(topic_id) if topic_id else None,
+                      tuple(sorted(p["partition_index"] for p in found["partitions"])))
+
+
+def topic_shape(settings: Settings, topic: str) -> TopicShape:
+    """The shape the job reads the topic as, fixed when it starts."""
+    admin = make_admin(settings)
     try:
-        partitions = consumer.partitions_for_topic(topic)
+        shape = describe_topic(admin, topic)
     finally:
-        consumer.close()
-    if not partitions:
+        admin.close()
+    if shape is None:
         raise RuntimeError(f"topic {topic!r} does not exist on {settings.kafka_bootstrap}")
-    return [(topic, partition) for partition in sorted(partitions)]
+    return shape
 
 
 class PartitionReset(OperatorError, RuntimeError):
-    """A partition's log restarted below the offset the job had reached, or vanished.
+    """A partition's log restarted below the offset the job had reached, its topic was
+    recreated, or it vanished.
 
     Fatal rather than retried: reading on from our old offset would silently skip the new log's
     first messages (or wait forever for an offset that will not come back), and the committed
     offsets describe a log that no longer exists. The local runner re-raises it as it is, so
     ``yuqing`` prints its one-line message as it does for every :class:`OperatorError`.
+    """
+
+
+class PartitionsAdded(OperatorError, RuntimeError):
+    """The topic gained partitions while the job ran; only a restarted job reads them.
+
+    Fatal rather than ignored: producers write to the new partitions at once, and a job that
+    went on would never read those messages.
     """
 
 
@@ -88,10 +130,11 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
     waited for, with a warning at most every ``warn_every_s``.
     """
 
-    def __init__(self, settings: Settings, idle_stop_s: float | None = None,
+    def __init__(self, settings: Settings, shape: TopicShape, idle_stop_s: float | None = None,
                  poll_timeout_ms: int = 200, probe_every_s: float = 10.0,
                  warn_every_s: float = 60.0) -> None:
         self._settings = settings
+        self._shape = shape
         self._idle_stop_s = idle_stop_s
         self._poll_timeout_ms = poll_timeout_ms
         self._probe_every_s = probe_every_s
@@ -99,13 +142,17 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
         self._consumers: dict[tuple[str, int], KafkaConsumer] = {}
         self._idle_since: dict[tuple[str, int], float] = {}
         self._probe_at: dict[tuple[str, int], float] = {}
+        # The newest offset of each partition whose commit failed and is still owed.
+        self._owed: dict[tuple[str, int], int] = {}
         self._broker: _BrokerSilence | None = None
+        self._topic: _TopicWatch | None = None
         self._progress: progress.Reporter | None = None
         self._read = Metrics.counter("yuqing", "read")
 
     def setup(self) -> None:
         self._broker = _BrokerSilence(self._settings.kafka_bootstrap, self._probe_every_s,
                                       self._warn_every_s)
+        self._topic = _TopicWatch(self._settings, self._shape, self._probe_every_s)
         self._progress = progress.shared_reporter(self._settings.progress_interval_s)
 
     def initial_restriction(self, element: tuple[str, int]) -> OffsetRange:
@@ -115,14 +162,40 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
         partition = TopicPartition(*element)
         consumer = make_consumer(self._settings, fetch_max_wait_ms=10)
         try:
-            committed = consumer.committed(partition)
-            start = committed or 0
-            end = _log_end(consumer, partition, start)
+            resumed, end = self._resume(consumer, partition)
         finally:
             consumer.close()
-        log.info("%s", _start_line(partition, start, committed, end,
+        start = resumed or 0
+        log.info("%s", _start_line(partition, start, resumed, end,
                                    self._settings.consumer_group))
         return OffsetRange(start, END_OF_TIME)
+
+    def _resume(self, consumer: KafkaConsumer, partition: TopicPartition
+                ) -> tuple[int | None, int | None]:
+        """Where the group left off, if that offset belongs to this log; and the log's end.
+
+        A committed offset is ignored if it carries another topic id (it was made on an earlier
+        topic of the same name) or lies past the log's end. Offsets committed before ids were
+        recorded carry none, and tansu keeps no commit metadata: for those, only the second test
+        applies.
+        """
+        committed = consumer.committed(partition, metadata=True)
+        end = _log_end(consumer, partition, committed.offset if committed else 0)
+        if committed is None:
+            return None, end
+        made_on, current = committed.metadata, self._shape.topic_id
+        if made_on and current and made_on != current:
+            why = (f"it was made on an earlier topic of that name (id {made_on}; the topic now "
+                   f"has id {current})")
+        elif end is not None and committed.offset > end:
+            why = (f"it is past the partition's end, {end}, so it was made on an earlier log "
+                   "(topic recreated, or a memory-only broker restarted)")
+        else:
+            return committed.offset, end
+        log.warning("%s/%d: ignoring committed offset %d of consumer group %r: %s; starting at "
+                    "offset 0", partition.topic, partition.partition, committed.offset,
+                    self._settings.consumer_group, why)
+        return None, end
 
     def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
         return OffsetRestrictionTracker(restriction)
@@ -134,6 +207,8 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
         for consumer in self._consumers.values():
             consumer.close()
         self._consumers.clear()
+        if self._topic is not None:
+            self._topic.close()
 
     def _consumer(self, element: tuple[str, int], start: int) -> KafkaConsumer:
         if element not in self._consumers:
@@ -161,6 +236,7 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
         start = tracker.current_restriction().start
         consumer, batch = self._poll(element, start)
         now = time.monotonic()
+        self._topic.check(now)
         self._inspect(consumer, partition, start, batch, now)
         self._progress.maybe_report()
         last_offset: int | None = None
@@ -180,9 +256,11 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
             return
         idle_since = self._idle_since.setdefault(element, now)
         if self._idle_stop_s is not None and now - idle_since >= self._idle_stop_s:
-            log.info("partition %s idle for %.1fs: done", element, now - idle_since)
-            tracker.try_claim(END_OF_TIME)
-            return
+            if _read_to_end(consumer, partition, start) and self._settle(consumer, partition):
+                log.info("partition %s idle for %.1fs: done", element, now - idle_since)
+                tracker.try_claim(END_OF_TIME)
+                return
+            self._idle_since[element] = now  # a broker that cannot confirm it is not idleness
         _advance(watermark, Timestamp.now())
         tracker.defer_remainder(Duration(seconds=0.5))
 
@@ -220,7 +298,8 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
 
     def _check_partition(self, consumer: KafkaConsumer, partition: TopicPartition, start: int,
                          now: float) -> None:
-        """After an empty poll: raise :class:`PartitionReset` if the log restarted or vanished.
+        """After an empty poll: raise :class:`PartitionReset` if the log restarted; tell a quiet
+        partition from a silent broker.
 
         The high watermark is the consumer's own state, free to read on every empty poll; the
         probe is a round trip, so each partition makes one at most every ``probe_every_s``.
@@ -232,10 +311,9 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
         if now < self._probe_at.setdefault(element, now + self._probe_every_s):
             return
         self._probe_at[element] = now + self._probe_every_s
-        if _partition_gone(consumer, partition):
-            raise PartitionReset(_gone_line(partition, self._settings.kafka_bootstrap))
         if _broker_answers(consumer, partition):
             self._broker.heard(now)
+            self._settle(consumer, partition)
         else:
             self._broker.silent(now, partition)
 
@@ -246,12 +324,40 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
             self._progress.record_lag(partition.topic, partition.partition,
                                       max(0, highwater - position))
 
-    def _commit(self, consumer: KafkaConsumer, partition: TopicPartition, offset: int) -> None:
+    def _commit(self, consumer: KafkaConsumer, partition: TopicPartition, offset: int,
+                timeout_ms: int | None = None) -> bool:
+        """Commit ``offset``; if that fails, owe it until a newer commit or :meth:`_settle`
+        pays.
+
+        Not fatal: a restart replays what was not committed (at-least-once). But a partition
+        that goes quiet brings no newer commit, so a failed commit (the broker down at that
+        moment) would leave its messages to be read again by every restart.
+        """
+        element = (partition.topic, partition.partition)
         try:
-            consumer.commit({partition: OffsetAndMetadata(offset, "", -1)})
-        except KafkaError:
-            # Not fatal: the next commit covers this one, and a restart replays (at-least-once).
-            log.warning("committing offset %d of %s failed", offset, partition, exc_info=True)
+            # The topic id goes with the offset: see _resume.
+            consumer.commit({partition: OffsetAndMetadata(offset, self._shape.topic_id or "", -1)},
+                            timeout_ms=timeout_ms)
+        except KafkaError as error:
+            if offset > self._owed.get(element, -1):
+                self._owed[element] = offset
+                log.warning("committing offset %d of %s/%d failed (%s); retrying it once the "
+                            "broker answers", offset, partition.topic, partition.partition, error)
+            return False
+        if offset >= self._owed.get(element, -1):
+            self._owed.pop(element, None)
+        return True
+
+    def _settle(self, consumer: KafkaConsumer, partition: TopicPartition) -> bool:
+        """Pay the partition's owed commit, if any; whether nothing is owed now."""
+        owed = self._owed.get((partition.topic, partition.partition))
+        if owed is None:
+            return True
+        if not self._commit(consumer, partition, owed, PROBE_TIMEOUT_MS):
+            return False
+        log.info("committed offset %d of %s/%d, owed since a commit failed", owed,
+                 partition.topic, partition.partition)
+        return True
 
 
 class _BrokerSilence:
@@ -290,23 +396,73 @@ class _BrokerSilence:
                     now - self._heard_at, partition.topic, partition.partition)
 
 
+class _TopicWatch:
+    """Compare the topic with the shape the job started with, every ``every_s``.
+
+    Shared by the partitions of one reader, as one question answers for all of them. A broker
+    that cannot be asked proves nothing: that is an outage, which the partitions' own probes
+    report.
+    """
+
+    def __init__(self, settings: Settings, shape: TopicShape, every_s: float) -> None:
+        self._settings = settings
+        self._shape = shape
+        self._every_s = every_s
+        self._next_at = time.monotonic() + every_s
+        self._admin: KafkaAdminClient | None = None
+
+    def check(self, now: float) -> None:
+        if now < self._next_at:
+            return
+        self._next_at = now + self._every_s
+        try:
+            if self._admin is None:
+                self._admin = make_admin(self._settings, timeout_ms=PROBE_TIMEOUT_MS)
+            current = describe_topic(self._admin, self._shape.topic)
+        except KafkaError:
+            return
+        started = self._shape
+        where = f"topic {started.topic!r} on the Kafka broker at {self._settings.kafka_bootstrap}"
+        if current is None:
+            raise PartitionReset(f"{where} no longer exists (deleted?); recreate the topic and "
+                                 "restart the job")
+        if started.topic_id and current.topic_id and current.topic_id != started.topic_id:
+            raise PartitionReset(
+                f"{where} was recreated under the running job (id {started.topic_id}, now "
+                f"{current.topic_id}); restart the job: it reads the new topic from its "
+                "beginning")
+        if added := sorted(set(current.partitions) - set(started.partitions)):
+            raise PartitionsAdded(
+                f"{where} gained partitions {added} while the job ran; restart the job to read "
+                "them (it reads the partitions a topic has when it starts)")
+
+    def close(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
+
+
 # How long a probe of an idle partition may take before the broker counts as silent.
 PROBE_TIMEOUT_MS = 2_000
 # How long initial_restriction looks for a partition's end before logging it as unknown.
 LOG_END_TIMEOUT_S = 5.0
 
 
-def _partition_gone(consumer: KafkaConsumer, partition: TopicPartition) -> bool:
-    """Whether the broker's metadata lacks ``partition``.
+def _read_to_end(consumer: KafkaConsumer | None, partition: TopicPartition, position: int
+                 ) -> bool:
+    """Whether the broker confirms, now, that nothing lies beyond ``position``.
 
-    The consumer's cached metadata answers while the topic is known; it asks the broker only
-    once a refresh has dropped the topic. A broker that cannot be asked proves nothing: that is
-    an outage, and the probe after this reports it.
+    An idle partition may end only then: a broker that is down has not said the partition is
+    empty. tansu under-reports the end (see :func:`_broker_answers`), which errs towards
+    "nothing more": its reports are never above the true end.
     """
+    if consumer is None:
+        return False
     try:
-        return partition.partition not in consumer.partitions_for_topic(partition.topic)
+        end = consumer.end_offsets([partition], timeout_ms=PROBE_TIMEOUT_MS)[partition]
     except KafkaError:
         return False
+    return end <= position
 
 
 def _broker_answers(consumer: KafkaConsumer, partition: TopicPartition) -> bool:
@@ -361,11 +517,6 @@ def _reset_line(partition: TopicPartition, start: int, end: int) -> str:
             "new YUQING_CONSUMER_GROUP to read the new log from the beginning")
 
 
-def _gone_line(partition: TopicPartition, bootstrap: str) -> str:
-    return (f"{partition.topic}/{partition.partition} no longer exists on the Kafka broker at "
-            f"{bootstrap} (topic deleted?); recreate the topic and restart the job")
-
-
 def _advance(estimator: ManualWatermarkEstimator, timestamp: Timestamp) -> None:
     current = estimator.current_watermark()
     if current is None or timestamp > current:
@@ -382,9 +533,9 @@ class ReadComments(beam.PTransform):
         self._idle_stop_s = idle_stop_s
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection[KafkaMessage]:
-        partitions = list_partitions(self._settings, self._topic)
+        shape = topic_shape(self._settings, self._topic)
         return (
             pbegin
-            | "Partitions" >> beam.Create(partitions)
-            | "Poll" >> beam.ParDo(ReadPartitions(self._settings, self._idle_stop_s))
+            | "Partitions" >> beam.Create(shape.elements())
+            | "Poll" >> beam.ParDo(ReadPartitions(self._settings, shape, self._idle_stop_s))
         )

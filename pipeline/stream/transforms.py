@@ -17,7 +17,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import PredictionResult
 
-from pipeline.alerts import Prepared, alert_row
+from pipeline.alerts import Prepared, Scored, alert_row
 from pipeline.records import (
     CommentRecord,
     DeadLetter,
@@ -116,8 +116,9 @@ class Encode(beam.DoFn):
 
 
 class Decide(beam.DoFn):
-    """Model output → a labelled :class:`~pipeline.records.AlertRow` for every comment; counts
-    what it saw, and the negatives among it as alerts.
+    """Model output → a labelled :class:`~pipeline.records.AlertRow` for every comment, with the
+    bytes it arrived in (a :class:`~pipeline.alerts.Scored`); counts what it saw, and the
+    negatives among it as alerts.
 
     Positives go on to the store as well, which withdraws the alert of an earlier negative
     version of the same comment. A result it cannot read (a model returning something odd for
@@ -144,7 +145,7 @@ class Decide(beam.DoFn):
         if row.label == Label.NEGATIVE:
             self._alerts.inc()
             progress.add("alerts")
-        yield row
+        yield Scored(row, comment.raw)
 
 
 def failed_inference_letters(failure: tuple[Sequence[tuple[Prepared, Any]], Exception]

@@ -10,14 +10,19 @@ from pathlib import Path
 from pipeline.config import Settings
 
 
-def yuqing(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI in a fresh process: Twisted's reactor cannot restart inside pytest's."""
+def yuqing(settings: Settings, *args: str, extra_env: dict[str, str] | None = None
+           ) -> subprocess.CompletedProcess[str]:
+    """The CLI in a fresh process: Twisted's reactor cannot restart inside pytest's.
+
+    ``extra_env`` adds variables for settings beyond the broker and topics, which come from
+    ``settings``.
+    """
     env = os.environ | {
         "YUQING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "YUQING_KAFKA_TIMEOUT_S": str(settings.kafka_timeout_s),
         "YUQING_TOPIC_COMMENTS": settings.topic_comments,
         "YUQING_TOPIC_DEAD_LETTERS": settings.topic_dead_letters,
-    }
+    } | (extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
         env=env,

@@ -47,7 +47,7 @@ def run_pipeline(settings: Settings, *items: CommentItem) -> tuple[KafkaPipeline
             except DropItem as exc:
                 drops.append(str(exc))
     finally:
-        pipeline.close_spider()
+        pipeline.wait_for_delivery()
     return pipeline, drops
 
 
@@ -93,7 +93,7 @@ def test_the_job_stores_the_crawlers_dead_letters_where_operators_look(settings:
 
 
 def test_a_crawl_that_dead_lettered_items_says_so() -> None:
-    summary = {"demo_api": {"produce_failed": 0, "errors": 0, "failed_requests": 0, "reasons": {},
+    summary = {"demo_api": {"undelivered": 0, "errors": 0, "failed_requests": 0, "reasons": {},
                             "finish_reason": "finished", "dead_letters": 2, "ok": True}}
     (problem,) = crawl_summary_problems(summary)
     assert "demo_api: 2 invalid items went to dead letters" in problem

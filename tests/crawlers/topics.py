@@ -39,3 +39,15 @@ def read_topic(settings: Settings, topic: str, timeout_s: float = 20.0) -> list[
         raise TimeoutError(f"could not read {topic} to its end in {timeout_s}s")
     finally:
         consumer.close()
+
+
+def message_count(settings: Settings, topic: str) -> int:
+    """How many messages ``topic`` holds now (the sum of its partitions' end offsets); accurate
+    on Apache Kafka, not on tansu (see :func:`read_topic`)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
+                             request_timeout_ms=31_000)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return sum(consumer.end_offsets(partitions).values())
+    finally:
+        consumer.close()

@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from devkit.bench.reference import expected_alerts
 from devkit.demo import run_demo
 from devkit.demosite.comments import demo_comments
 from pipeline.config import Settings
 from pipeline.scoring import load_scorer
 from pipeline.store.engine import make_engine
 from pipeline.store.models import Alert
-from tests.utils.scoring import expected_alerts
 
 pytestmark = pytest.mark.integration
 

@@ -171,3 +171,19 @@ def test_model_copy_keeps_working() -> None:
     replay = settings.model_copy(update={"consumer_group": "replay"})
     assert replay.consumer_group == "replay"
     assert replay.bootstrap_servers == ["h1:9092", "h2:9092"]
+
+
+def test_delivery_timeout_defaults_to_kafkas_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().kafka_delivery_timeout_s == 120
+    monkeypatch.setenv("YUQING_KAFKA_DELIVERY_TIMEOUT_S", "30")
+    assert Settings().kafka_delivery_timeout_s == 30
+
+
+def test_delivery_timeout_must_cover_a_request_and_the_linger(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings(kafka_timeout_s=10, kafka_delivery_timeout_s=10.005).kafka_delivery_timeout_s
+    monkeypatch.setenv("YUQING_KAFKA_DELIVERY_TIMEOUT_S", "10")
+    message = config_error(kafka_timeout_s=10)
+    assert message.startswith("environment variable YUQING_KAFKA_DELIVERY_TIMEOUT_S: ")
+    assert "must be at least kafka_timeout_s (10) plus the producer's 5 ms linger" in message

@@ -9,32 +9,23 @@ from __future__ import annotations
 import os
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from kafka import TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from devkit.hostile import cycled_records, produce, produce_records
 from pipeline.broker import BrokerError
 from pipeline.config import Settings
-from pipeline.kafka import ensure_topics, make_consumer
+from pipeline.kafka import make_consumer
 from pipeline.kafka_server import KAFKA_VERSION, KafkaServer
 from pipeline.store.migrations import upgrade
 from pipeline.stream.run import run
-from tests.utils.factories import held_out_records, produce, produce_records
+from tests.utils.brokers import own_topics
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = [(f"key-{n}".encode(), f"value-{n}".encode()) for n in range(20)]
-
-
-def _settings(kafka: KafkaServer, name: str, **values: object) -> Settings:
-    """Settings on the session broker with this test's own topics and group, topics created."""
-    settings = Settings(kafka_bootstrap=kafka.bootstrap, kafka_timeout_s=10,
-                        topic_comments=name, topic_dead_letters=f"{name}.dead",
-                        consumer_group=f"{name}-group", **values)
-    ensure_topics(settings)
-    return settings
 
 
 def _read_all(settings: Settings, count: int, timeout_s: float = 20.0
@@ -64,14 +55,6 @@ def _gone(pid: int) -> bool:
     return False
 
 
-@pytest.fixture
-def restarted(apache_kafka: KafkaServer) -> Iterator[KafkaServer]:
-    """The session broker, running again after the test whatever the test did to it."""
-    yield apache_kafka
-    if apache_kafka.pid is None:
-        apache_kafka.start()
-
-
 def test_the_pinned_version_is_the_one_maven_fetches() -> None:
     pom = ET.parse(REPO_ROOT / "deploy/kafka/pom.xml")
     namespace = {"m": "http://maven.apache.org/POM/4.0.0"}
@@ -99,14 +82,14 @@ def test_a_broker_that_dies_at_start_is_quoted(tmp_path: Path, kafka_libs: Path)
 
 @pytest.mark.integration
 def test_messages_round_trip(apache_kafka: KafkaServer) -> None:
-    settings = _settings(apache_kafka, "round-trip")
+    settings = own_topics(apache_kafka.bootstrap, "round-trip")
     produce(settings, MESSAGES)
     assert sorted(_read_all(settings, len(MESSAGES))) == sorted(MESSAGES)
 
 
 @pytest.mark.integration
 def test_acked_messages_and_offsets_survive_sigkill(restarted: KafkaServer) -> None:
-    settings = _settings(restarted, "after-kill")
+    settings = own_topics(restarted.bootstrap, "after-kill")
     produce(settings, MESSAGES)
     partition = TopicPartition(settings.topic_comments, 0)
     consumer = make_consumer(settings)
@@ -130,7 +113,7 @@ def test_acked_messages_and_offsets_survive_sigkill(restarted: KafkaServer) -> N
 
 @pytest.mark.integration
 def test_a_stopped_broker_leaves_no_process_and_keeps_its_data(restarted: KafkaServer) -> None:
-    settings = _settings(restarted, "after-stop")
+    settings = own_topics(restarted.bootstrap, "after-stop")
     produce(settings, MESSAGES)
     pid = restarted.pid
     assert pid is not None
@@ -144,10 +127,10 @@ def test_a_stopped_broker_leaves_no_process_and_keeps_its_data(restarted: KafkaS
 
 @pytest.mark.integration
 def test_the_stream_job_drains_apache_kafka(apache_kafka: KafkaServer, tmp_path: Path) -> None:
-    settings = _settings(apache_kafka, "stream-job",
+    settings = own_topics(apache_kafka.bootstrap, "stream-job",
                          database_url=f"sqlite:///{tmp_path / 'yuqing.db'}")
     upgrade(settings.database_url)
-    records = held_out_records(8)
+    records = cycled_records(8)
     produce_records(settings, records)
 
     summary = run(["--until-idle=3"], settings)

@@ -7,6 +7,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipeline.stream.run import LOCAL_OPTIONS
+
 
 class InThread:
     """``work()`` in a daemon thread; its result or its exception is kept for the test."""
@@ -36,3 +41,9 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str,
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(poll_s)
+
+
+def run_locally(build: Callable[[beam.Pipeline], object]) -> None:
+    """A pipeline of the test's own on the local runner the job uses, run to its end."""
+    with beam.Pipeline(options=PipelineOptions(LOCAL_OPTIONS)) as pipeline:
+        build(pipeline)

@@ -121,6 +121,17 @@ def test_history_holds_each_version_once_even_when_replayed(engine: Engine) -> N
         assert select_versions(session, "b") == []
 
 
+def test_a_comment_sent_again_unchanged_is_no_new_version(engine: Engine) -> None:
+    # A second crawl, or one retried after a broker outage: a new Kafka position, a later
+    # crawl time, the same text.
+    again = replace(ROW, crawled_at=LATER + timedelta(hours=1), kafka_offset=7)
+    _write(engine, ROW)
+    _write(engine, again, replace(again, kafka_offset=8))
+    assert _stored(engine).kafka_offset == 8  # the latest still wins
+    with Session(engine) as session:
+        assert [v.kafka_offset for v in select_versions(session, "a")] == [0]
+
+
 def test_several_versions_in_one_batch_end_at_the_newest(engine: Engine) -> None:
     # A re-crawl puts every version in the same keyed partition, often in the same bundle, and
     # not necessarily in crawl order.

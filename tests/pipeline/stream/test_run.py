@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from devkit.bench.reference import expected_alerts
+from devkit.hostile import EVERY_KIND, LARGE_MESSAGE_BYTES, cycled_records, produce, produce_records
 from pipeline.config import Settings
 from pipeline.errors import ArtifactMissing
 from pipeline.kafka import make_producer
@@ -20,9 +22,7 @@ from pipeline.store.engine import SchemaError, make_engine
 from pipeline.store.models import Alert, StoredDeadLetter
 from pipeline.store.queries import select_alerts, select_dead_letters, select_versions
 from pipeline.stream.run import run
-from tests.pipeline.test_records import HOSTILE
-from tests.utils.factories import held_out_records, produce, produce_records
-from tests.utils.scoring import expected_alerts
+from tests.utils.brokers import ON_EACH_BROKER
 
 pytestmark = pytest.mark.integration
 
@@ -39,9 +39,10 @@ MALFORMED = [
 ]
 
 
+@ON_EACH_BROKER
 def test_every_comment_scored_negatives_alerted_bad_input_dead_lettered(settings: Settings
                                                                          ) -> None:
-    records = held_out_records(80)
+    records = cycled_records(80)
     positions = dict(zip((r.id for r in records), produce_records(settings, records), strict=True))
     produce(settings, MALFORMED)
 
@@ -71,17 +72,10 @@ def test_every_comment_scored_negatives_alerted_bad_input_dead_lettered(settings
     assert all(letter.kafka_offset is not None for letter in letters.values())
 
 
-# What only the job can refuse, after parsing: text the text stage leaves empty.
-TEXT_STAGE_HOSTILE = [
-    ("only invisible characters", json.dumps({"id": "h:9", "source": "h", "url": "http://h/9",
-                                              "text": "\u0001\u200b\ufeff"}).encode(), "empty"),
-]
-
-
 def test_hostile_messages_are_one_dead_letter_each_and_the_job_goes_on(settings: Settings
                                                                        ) -> None:
-    records = held_out_records(40)
-    hostile = [*HOSTILE, ("tombstone", None, "tombstone"), *TEXT_STAGE_HOSTILE]
+    records = cycled_records(40)
+    hostile = EVERY_KIND
     valid = [(r.kafka_key(), r.kafka_value()) for r in records]
     bad = [(f"hostile-{i}".encode(), raw) for i, (_name, raw, _reason) in enumerate(hostile)]
     interleaved = [m for pair in zip_longest(valid, bad) for m in pair if m is not None]
@@ -105,8 +99,9 @@ def test_hostile_messages_are_one_dead_letter_each_and_the_job_goes_on(settings:
         assert letter.stage == ("text" if "empty" in reason else "parse"), name
 
 
+@ON_EACH_BROKER
 def test_replaying_the_topic_creates_no_duplicates(settings: Settings) -> None:
-    produce_records(settings, held_out_records(40))
+    produce_records(settings, cycled_records(40))
     produce(settings, MALFORMED[:1])
     run(["--until-idle=2"], settings)
     engine = make_engine(settings.database_url)
@@ -124,6 +119,7 @@ def test_replaying_the_topic_creates_no_duplicates(settings: Settings) -> None:
         assert session.query(StoredDeadLetter).count() == first_letters == 1
 
 
+@ON_EACH_BROKER
 def test_an_edit_to_praise_withdraws_the_alert_and_keeps_both_versions(settings: Settings
                                                                         ) -> None:
     first = CommentRecord(id="shop:edited", source="shop", url="http://127.0.0.1/edited",
@@ -148,13 +144,15 @@ def test_an_edit_to_praise_withdraws_the_alert_and_keeps_both_versions(settings:
             (first.text, "negative"), (edit.text, "positive")]
 
 
+@ON_EACH_BROKER
 def test_a_second_run_resumes_from_committed_offsets(settings: Settings) -> None:
-    produce_records(settings, held_out_records(20))
+    produce_records(settings, cycled_records(20))
     assert run(["--until-idle=2"], settings).read == 20
-    produce_records(settings, held_out_records(25)[20:])
+    produce_records(settings, cycled_records(25)[20:])
     assert run(["--until-idle=2"], settings).read == 5
 
 
+@ON_EACH_BROKER
 def test_an_unreadable_message_on_the_dead_letter_topic_is_kept_too(settings: Settings) -> None:
     producer = make_producer(settings)
     producer.send(settings.topic_dead_letters, value=b"\xff not a dead letter")
@@ -184,4 +182,4 @@ def test_the_job_refuses_to_start_without_the_corrector_lm(settings: Settings,
 def _produce_large(settings: Settings, messages: Sequence[tuple[bytes, bytes | None]]
                    ) -> list[tuple[int, int]]:
     """With room for the multi-MB values a producer refuses by default."""
-    return produce(settings, messages, max_request_size=16 << 20)
+    return produce(settings, messages, max_request_size=LARGE_MESSAGE_BYTES)

@@ -1,5 +1,5 @@
-"""The Kafka reader on the real broker: where it starts, and what it does when the broker goes
-away or comes back empty.
+"""The Kafka reader on the real broker: where it starts, and what it does when the broker comes
+back empty (more broker faults in test_broker_faults.py).
 
 The pipelines run on the in-process FnApiRunner in a thread, so the test can stop and restart
 the broker under them and read their log records with caplog.
@@ -8,46 +8,23 @@ the broker under them and read their log records with caplog.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 
 import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
-from kafka import TopicPartition
-from kafka.structs import OffsetAndMetadata
 
 from pipeline.broker import EmbeddedBroker
 from pipeline.config import Settings
-from pipeline.kafka import ensure_topics, make_consumer, make_producer
+from pipeline.kafka import ensure_topics
 from pipeline.stream import progress
 from pipeline.stream.run import LOCAL_OPTIONS
-from pipeline.stream.source import PartitionReset, ReadComments, ReadPartitions
-from tests.utils.background import InThread, wait_until
+from pipeline.stream.source import PartitionReset, ReadComments, ReadPartitions, topic_shape
+from tests.utils.background import InThread, run_locally, wait_until
+from tests.utils.brokers import commit, produce_to
 
 pytestmark = pytest.mark.integration
 
 SOURCE_LOGGER = "pipeline.stream.source"
-
-
-def produce_to(settings: Settings, partition: int, count: int) -> None:
-    producer = make_producer(settings)
-    try:
-        for n in range(count):
-            producer.send(settings.topic_comments, value=b"%d" % n, partition=partition)
-        producer.flush()
-    finally:
-        producer.close()
-
-
-def commit(settings: Settings, partition: int, offset: int) -> None:
-    consumer = make_consumer(settings)
-    try:
-        tp = TopicPartition(settings.topic_comments, partition)
-        consumer.assign([tp])
-        consumer.commit({tp: OffsetAndMetadata(offset, "", -1)})
-    finally:
-        consumer.close()
 
 
 def start_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -61,7 +38,7 @@ def test_start_is_logged_with_the_committed_offset_and_the_partition_end(
     produce_to(settings, 0, 7)
     commit(settings, 0, 7)
     produce_to(settings, 1, 4)
-    reader = ReadPartitions(settings)
+    reader = ReadPartitions(settings, topic_shape(settings, settings.topic_comments))
 
     restrictions = [reader.initial_restriction((settings.topic_comments, p)) for p in (0, 1, 2)]
 
@@ -101,7 +78,7 @@ def test_a_broker_restarted_empty_under_the_job_fails_it(settings: Settings,
         produce_to(settings, partition, 10)
     before = read_so_far()
     # idle_stop_s: a reader that missed the reset ends quietly instead of hanging the test.
-    job = InThread(lambda: _run_pipeline(lambda p: p | ReadComments(
+    job = InThread(lambda: run_locally(lambda p: p | ReadComments(
         settings, settings.topic_comments, idle_stop_s=20)))
     wait_until(lambda: read_so_far() - before >= 30 or job.join(0), 60, "30 messages read")
 
@@ -116,42 +93,3 @@ def test_a_broker_restarted_empty_under_the_job_fails_it(settings: Settings,
     assert "was reset under the running job: the broker's log is back at offset 0, below " \
            "offset 10 that the job had read up to" in message
     assert "YUQING_CONSUMER_GROUP" in message
-
-
-def test_a_broker_that_is_down_is_waited_for_with_a_warning(
-        settings: Settings, broker: EmbeddedBroker, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="pipeline.stream")
-    settings = settings.model_copy(update={"progress_interval_s": 0.5, "kafka_timeout_s": 2})
-    partitions = [(settings.topic_comments, p) for p in (0, 1, 2)]
-    reader = ReadPartitions(settings, idle_stop_s=20, probe_every_s=1)
-    before = read_so_far()
-    job = InThread(lambda: _run_pipeline(
-        lambda p: p | beam.Create(partitions) | beam.ParDo(reader)))
-    # Empty partitions, so that the broker coming back empty is no reset for this job.
-    wait_until(lambda: all(any(f"comments/{p}=0" in r.getMessage() for r in caplog.records)
-                           for p in (0, 1, 2)), 30, "every partition to be polled")
-
-    broker.stop()
-    wait_until(lambda: any("no data from the Kafka broker" in r.getMessage()
-                           for r in caplog.records), 20, "the outage warning")
-    time.sleep(2)
-    assert not job.join(0), f"the job ended while the broker was down: {job.error!r}"
-    broker.start()
-    ensure_topics(settings)
-    produce_to(settings, 1, 5)
-
-    assert job.join(60), "the job did not end after the broker came back"
-    assert job.error is None
-    assert read_so_far() - before == 5
-    warnings = [r.getMessage() for r in caplog.records
-                if r.levelno == logging.WARNING and r.name == SOURCE_LOGGER]
-    assert len(warnings) == 1, warnings  # one outage, well under a minute: one warning
-    assert warnings[0].startswith(f"no data from the Kafka broker at {broker.bootstrap} for ")
-    assert any(f"the Kafka broker at {broker.bootstrap} answers again" in r.getMessage()
-               for r in caplog.records)
-
-
-def _run_pipeline(read: Callable[[beam.Pipeline], object]) -> None:
-    """The local runner the job uses, on a pipeline of the test's own."""
-    with beam.Pipeline(options=PipelineOptions(LOCAL_OPTIONS)) as pipeline:
-        read(pipeline)

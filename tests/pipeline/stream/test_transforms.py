@@ -134,15 +134,17 @@ def test_a_comment_the_scorer_cannot_encode_is_a_dead_letter() -> None:
                     label="CheckDead")
 
 
-def test_decide_labels_every_comment_negative_at_or_above_the_threshold() -> None:
+def test_decide_labels_every_comment_and_keeps_the_bytes_it_arrived_in() -> None:
     results = [(_comment("差"), PredictionResult(None, torch.tensor([0.2, 0.8]))),
                (_comment("好"), PredictionResult(None, torch.tensor([0.9, 0.1])))]
     with BeamTestPipeline() as pipeline:
         rows = (pipeline | beam.Create(results)
                 | beam.ParDo(Decide("lstm", "lstm-9", 0.8,
                                     lambda r: float(r.inference[Label.NEGATIVE.index])))
-                | beam.Map(lambda row: (row.clean_text, row.label, row.model_version)))
-        assert_that(rows, equal_to([("差", "negative", "lstm-9"), ("好", "positive", "lstm-9")]))
+                | beam.Map(lambda scored: (scored.row.clean_text, scored.row.label,
+                                           scored.row.model_version, scored.raw)))
+        assert_that(rows, equal_to([("差", "negative", "lstm-9", ARRIVED),
+                                    ("好", "positive", "lstm-9", ARRIVED)]))
 
 
 def test_a_result_decide_cannot_read_is_a_dead_letter() -> None:
@@ -153,7 +155,8 @@ def test_a_result_decide_cannot_read_is_a_dead_letter() -> None:
                    | beam.ParDo(Decide("lstm", "lstm-9", 0.8,
                                        lambda r: float(r.inference[Label.NEGATIVE.index])))
                    .with_outputs(DEAD, main="alerts"))
-        assert_that(decided.alerts | beam.Map(lambda row: row.clean_text), equal_to(["差"]),
+        assert_that(decided.alerts | beam.Map(lambda scored: scored.row.clean_text),
+                    equal_to(["差"]),
                     label="CheckAlerts")
         reasons = decided[DEAD] | beam.Map(lambda d: (d.stage, d.reason.split(":")[0], d.raw))
         assert_that(reasons, equal_to([("score", "IndexError", ARRIVED)]), label="CheckDead")
