@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint artifacts system-deps kafka-jars clean
+.PHONY: demo test test-fast lint artifacts system-deps kafka-jars prism clean
 
 # torch comes from PyPI as its CUDA build (about 2.7 GB of wheels; it runs on the CPU too). The
 # first install downloads it once into pip's cache: about 2.5 minutes on a 2-core machine.
@@ -52,10 +52,19 @@ $(KAFKA_JAR): $(KAFKA_POM)
 	mv $(KAFKA_LIBS).tmp $(KAFKA_LIBS)
 	touch $@
 
+# Prism, Beam's portable local runner, built from the Go module proxy at the installed Beam's own
+# version (about 1.5 minutes, once) into var/prism/<version>/.
+prism: $(STAMP)
+	@v=$$($(BIN)/python -c 'import apache_beam; print(apache_beam.__version__)' 2>/dev/null); \
+	if [ ! -x var/prism/$$v/prism ]; then \
+	  command -v go >/dev/null || { echo "prism needs Go (https://go.dev/dl/)" >&2; exit 1; }; \
+	  GOBIN=$(CURDIR)/var/prism/$$v go install github.com/apache/beam/sdks/v2/go/cmd/prism@v$$v; \
+	fi
+
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline crawlers models devkit tests
 
-test: artifacts system-deps kafka-jars lint
+test: artifacts system-deps kafka-jars prism lint
 	$(BIN)/python -m pytest
 
 test-fast: artifacts

@@ -97,6 +97,22 @@ def topic_shape(settings: Settings, topic: str) -> TopicShape:
     return shape
 
 
+class OffsetsFromHereOn(OffsetRestrictionTracker):
+    """A partition's offsets from a position on, without end: checkpointed, never cut in two.
+
+    A runner that splits work dynamically (Prism does, Flink may) asks to split a restriction by
+    a fraction of what remains. For ``[start, END_OF_TIME)`` half of the remainder starts near
+    ``sys.maxsize / 2``, an offset no Kafka log reaches: the split-off half would read nothing
+    and, seeking there, look like a log that was reset. Only the checkpoint at the current
+    position (a fraction of 0, which ``defer_remainder`` asks for) is granted.
+    """
+
+    def try_split(self, fraction_of_remainder: float) -> tuple[OffsetRange, OffsetRange] | None:
+        if fraction_of_remainder > 0:
+            return None
+        return super().try_split(0)
+
+
 class PartitionReset(OperatorError, RuntimeError):
     """A partition's log restarted below the offset the job had reached, its topic was
     recreated, or it vanished.
@@ -198,7 +214,7 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
         return None, end
 
     def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
-        return OffsetRestrictionTracker(restriction)
+        return OffsetsFromHereOn(restriction)
 
     def restriction_size(self, element: tuple[str, int], restriction: OffsetRange) -> int:
         return 1

@@ -11,6 +11,7 @@ import logging
 
 import apache_beam as beam
 import pytest
+from apache_beam.io.restriction_trackers import OffsetRange
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline.broker import EmbeddedBroker
@@ -18,7 +19,14 @@ from pipeline.config import Settings
 from pipeline.kafka import ensure_topics
 from pipeline.stream import progress
 from pipeline.stream.run import LOCAL_OPTIONS
-from pipeline.stream.source import PartitionReset, ReadComments, ReadPartitions, topic_shape
+from pipeline.stream.source import (
+    END_OF_TIME,
+    OffsetsFromHereOn,
+    PartitionReset,
+    ReadComments,
+    ReadPartitions,
+    topic_shape,
+)
 from tests.utils.background import InThread, run_locally, wait_until
 from tests.utils.brokers import commit, produce_to
 
@@ -93,3 +101,12 @@ def test_a_broker_restarted_empty_under_the_job_fails_it(settings: Settings,
     assert "was reset under the running job: the broker's log is back at offset 0, below " \
            "offset 10 that the job had read up to" in message
     assert "YUQING_CONSUMER_GROUP" in message
+
+
+def test_a_partition_is_checkpointed_at_its_position_but_never_cut_in_two() -> None:
+    # What Prism asks for: half of an endless remainder would start near sys.maxsize / 2.
+    tracker = OffsetsFromHereOn(OffsetRange(7, END_OF_TIME))
+    assert tracker.try_claim(7)
+
+    assert tracker.try_split(0.5) is None
+    assert tracker.try_split(0) == (OffsetRange(7, 8), OffsetRange(8, END_OF_TIME))
