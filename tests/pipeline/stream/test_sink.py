@@ -51,7 +51,7 @@ def letters_to_write(count: int) -> list[DeadLetter]:
 def test_write_rows_writes_each_bundle_to_the_store(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
     upgrade(url)
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         _ = (pipeline | beam.Create(letters_to_write(5))
              | beam.ParDo(write_dead_letters(url)))
     with Session(make_engine(url)) as session:
@@ -60,7 +60,7 @@ def test_write_rows_writes_each_bundle_to_the_store(tmp_path: Path) -> None:
 
 
 def write_in_pipeline(url: str, retry: StoreRetry) -> None:
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         _ = (pipeline | beam.Create(letters_to_write(3))
              | beam.ParDo(write_dead_letters(url, retry)))
 
@@ -143,7 +143,7 @@ def scored(comment_id: str, offset: int) -> Scored:
 
 def run_writer(rows: list[Any], writer: WriteRows) -> dict[str, int]:
     """Write ``rows`` as one bundle; return the job's counters."""
-    pipeline = BeamTestPipeline()
+    pipeline = BeamTestPipeline(runner="FnApiRunner")
     _ = pipeline | beam.Create(rows) | beam.ParDo(writer)
     result = pipeline.run()
     result.wait_until_finish()

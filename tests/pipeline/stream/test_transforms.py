@@ -53,7 +53,7 @@ def _brief(letter: DeadLetter) -> tuple[str, str, bytes, str | None, int | None]
 
 
 def test_parse_record_splits_valid_records_from_dead_letters() -> None:
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         parsed = (pipeline
                   | beam.Create([_message(RECORD.kafka_value()), _message(b"{", offset=8)])
                   | beam.ParDo(ParseRecord()).with_outputs(DEAD, main="ok"))
@@ -67,7 +67,7 @@ def test_dead_letters_from_the_topic_take_their_position_there() -> None:
     letter = DeadLetter(stage="crawl", reason="bad date", raw=b"\xff{}", record_id="s:9")
     messages = [_message(letter.model_dump_json().encode(), 3, "comments.dead"),
                 _message(b"junk", 4, "comments.dead")]
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         read = (pipeline | beam.Create(messages) | beam.Map(read_dead_letter)
                 | beam.Map(lambda d: (d.stage, d.raw, d.record_id, d.lineage.offset)))
         assert_that(read, equal_to([("crawl", b"\xff{}", "s:9", 3),
@@ -75,7 +75,7 @@ def test_dead_letters_from_the_topic_take_their_position_there() -> None:
 
 
 def test_parse_keeps_the_bytes_that_arrived() -> None:
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         parsed = (pipeline | beam.Create([_message(ARRIVED)])
                   | beam.ParDo(ParseRecord()).with_outputs(DEAD, main="ok"))
         raws = parsed.ok | beam.Map(lambda comment: (comment.record.id, comment.raw))
@@ -87,7 +87,7 @@ def test_an_unforeseen_parse_failure_is_a_dead_letter(monkeypatch: pytest.Monkey
         raise MemoryError("out of\nmemory")
 
     monkeypatch.setattr(transforms, "parse_record", broken)
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         parsed = (pipeline | beam.Create([_message(ARRIVED)])
                   | beam.ParDo(ParseRecord()).with_outputs(DEAD, main="ok"))
         assert_that(parsed[DEAD] | beam.Map(_brief),
@@ -108,7 +108,7 @@ def test_prepared_and_rejected_carry_the_record_its_lineage_and_its_bytes() -> N
     text = ProcessedText(cleaned="太差了", text="太差了", tokens=("太", "差"), keywords=("x",),
                          edits=())
     arrived = Received(RECORD, LINEAGE, ARRIVED)
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         ready = (pipeline | "Processed" >> beam.Create([(arrived, text)]) | beam.Map(prepared))
         assert_that(ready, equal_to([Prepared(RECORD, LINEAGE, ARRIVED, "太差了", ["太", "差"],
                                               ["x"])]), label="CheckPrepared")
@@ -124,7 +124,7 @@ def test_a_comment_the_scorer_cannot_encode_is_a_dead_letter() -> None:
             raise IndexError("no such character")
         return torch.tensor([1])
 
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         encoded = (pipeline | beam.Create([_comment("好"), _comment("坏")])
                    | beam.ParDo(Encode(encode)).with_outputs(DEAD, main="ok"))
         assert_that(encoded.ok | beam.Map(lambda pair: pair[0].clean_text), equal_to(["好"]),
@@ -137,7 +137,7 @@ def test_a_comment_the_scorer_cannot_encode_is_a_dead_letter() -> None:
 def test_decide_labels_every_comment_and_keeps_the_bytes_it_arrived_in() -> None:
     results = [(_comment("差"), PredictionResult(None, torch.tensor([0.2, 0.8]))),
                (_comment("好"), PredictionResult(None, torch.tensor([0.9, 0.1])))]
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         rows = (pipeline | beam.Create(results)
                 | beam.ParDo(Decide("lstm", "lstm-9", 0.8,
                                     lambda r: float(r.inference[Label.NEGATIVE.index])))
@@ -150,7 +150,7 @@ def test_decide_labels_every_comment_and_keeps_the_bytes_it_arrived_in() -> None
 def test_a_result_decide_cannot_read_is_a_dead_letter() -> None:
     results = [(_comment("差"), PredictionResult(None, torch.tensor([0.2, 0.8]))),
                (_comment("怪"), PredictionResult(None, torch.tensor([])))]
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         decided = (pipeline | beam.Create(results)
                    | beam.ParDo(Decide("lstm", "lstm-9", 0.8,
                                        lambda r: float(r.inference[Label.NEGATIVE.index])))
@@ -165,7 +165,7 @@ def test_a_result_decide_cannot_read_is_a_dead_letter() -> None:
 def test_a_failed_inference_batch_becomes_one_letter_per_comment() -> None:
     failure = ([(_comment("甲"), None), (_comment("乙"), None)],
                RuntimeError("CUDA out of memory\nTried to allocate 2 GiB"))
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         letters = (pipeline | beam.Create([failure]) | beam.FlatMap(failed_inference_letters)
                    | beam.Map(_brief))
         reason = "RuntimeError: CUDA out of memory Tried to allocate 2 GiB"

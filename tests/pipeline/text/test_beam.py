@@ -19,7 +19,7 @@ from pipeline.text.stage import ProcessedText, TextStage
 @pytest.mark.usefixtures("corrector")  # loaded once; the DoFn's setup then reuses it
 def test_beam_transform_corrects_and_routes_rejections() -> None:
     comments = [("a", "很好[赞]"), ("b", "http://x.cn"), ("c", "差" * 5000), ("d", "对不气")]
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         outputs = pipeline | beam.Create(comments) | ProcessText(Settings(), max_batch_size=2)
         texts = outputs.processed | beam.MapTuple(lambda key, done: (key, done.text))
         assert_that(texts, equal_to([("a", "很好[赞]"), ("d", "对不起")]), label="CheckProcessed")
@@ -45,7 +45,7 @@ def test_a_comment_the_stage_fails_on_is_refused_alone(monkeypatch: pytest.Monke
     settings = Settings(correct_text=False)
     monkeypatch.setattr(TextStage, "load", lambda loaded: _Brittle(TextStage(loaded, None)))
     comments = [("a", "很好"), ("b", "炸了"), ("c", "太差")]
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         outputs = pipeline | beam.Create(comments) | ProcessText(settings, max_batch_size=3)
         texts = outputs.processed | beam.MapTuple(lambda key, done: (key, done.text))
         assert_that(texts, equal_to([("a", "很好"), ("c", "太差")]), label="CheckProcessed")
