@@ -28,7 +28,7 @@ def test_handler_scores_keyed_comments_in_a_beam_pipeline(trained: Path) -> None
     batch = tokenize(load_tokenizer(trained), list(texts.values()))
     expected = classify(batch, model, torch.device("cpu"), model.config.pad_token_id)
     want = [(key, round(float(p[1]), 4)) for key, p in zip(texts, expected, strict=True)]
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         scored = (
             pipeline
             | beam.Create(sorted(texts.items()))

@@ -51,7 +51,7 @@ def test_keyed_run_inference_scores_each_comment_like_the_model(tiny_artifact: P
     probabilities = negative_probabilities(model, [vocab.encode(text) for text in TEXTS])
     expected = {f"c{i}": float(p) for i, p in enumerate(probabilities)}
 
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         scores = (
             pipeline
             | "CreateComments" >> beam.Create([(f"c{i}", text) for i, text in enumerate(TEXTS)])
