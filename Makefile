@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint artifacts system-deps kafka-jars prism clean
+.PHONY: demo test test-fast lint artifacts system-deps kafka-jars prism flink-job-server clean
 
 # torch comes from PyPI as its CUDA build (about 2.7 GB of wheels; it runs on the CPU too). The
 # first install downloads it once into pip's cache: about 2.5 minutes on a 2-core machine.
@@ -61,10 +61,27 @@ prism: $(STAMP)
 	  GOBIN=$(CURDIR)/var/prism/$$v go install github.com/apache/beam/sdks/v2/go/cmd/prism@v$$v; \
 	fi
 
+# Beam's Flink job server (Flink 1.19, Beam 2.62.0: the newest Beam whose Flink runner Maven
+# Central serves; see the pom), one self-contained jar of about 150 MB assembled with Maven's shade
+# plugin (about 2 minutes the first time, ~/.m2 keeps the parts) into var/flink/.
+FLINK_POM := deploy/flink/job-server/pom.xml
+FLINK_BEAM := $(shell sed -n 's:.*<beam.version>\(.*\)</beam.version>.*:\1:p' $(FLINK_POM))
+FLINK_MINOR := $(shell sed -n 's:.*<flink.minor>\(.*\)</flink.minor>.*:\1:p' $(FLINK_POM))
+FLINK_JAR := var/flink/beam-runners-flink-$(FLINK_MINOR)-job-server-$(FLINK_BEAM).jar
+
+flink-job-server: system-deps $(FLINK_JAR)
+
+$(FLINK_JAR): $(FLINK_POM)
+	@command -v mvn >/dev/null || { echo "flink-job-server needs Maven: apt-get install maven" >&2; exit 1; }
+	rm -rf var/flink/build
+	mvn -q -B -f $(FLINK_POM) package -Dbuild.dir=$(abspath var/flink/build)
+	mv var/flink/build/flink-job-server-1.jar $@
+	rm -rf var/flink/build
+
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline crawlers models devkit tests
 
-test: artifacts system-deps kafka-jars prism lint
+test: artifacts system-deps kafka-jars prism flink-job-server lint
 	$(BIN)/python -m pytest
 
 test-fast: artifacts

@@ -109,3 +109,41 @@ def bench_faults(
     typer.echo(json.dumps(result, ensure_ascii=False))
     if not result["ok"]:
         raise typer.Exit(1)
+
+
+class RunnerName(StrEnum):
+    """A runner `yuqing run --runner` sets up itself."""
+
+    local = "local"
+    prism = "prism"
+    flink = "flink"
+
+
+@app.command("runners")
+def bench_runners(
+    comments: Annotated[int, typer.Option(
+        min=1, help="Comments each runner works through (test texts, cycled).")] = 3000,
+    runner: Annotated[list[RunnerName] | None, typer.Option(
+        help="Measure only this runner (repeatable).")] = None,
+) -> None:
+    """The same job on the same input on each Beam runner: local, Prism, embedded Flink.
+
+    Each runner gets a fresh topic, group and store on one Apache Kafka broker; the time runs
+    from the job's start to the consumer group having committed every offset, and the alerts
+    are checked against the reference. Needs java, `make kafka-jars`, `make prism` and
+    `make flink-job-server`; about 5 minutes at the default size on 2 cores. Progress goes to
+    stderr; stdout gets the Markdown table, then one JSON object. Exits 1 if a runner stored
+    other alerts than the reference.
+    """
+    import json
+
+    from devkit.bench.runners import run as run_bench
+    from devkit.bench.runners import table
+    from pipeline.config import get_settings
+
+    names = [name.value for name in runner] if runner else [name.value for name in RunnerName]
+    result = run_bench(get_settings(), names, comments)
+    typer.echo(table(result))
+    typer.echo(json.dumps(result, ensure_ascii=False))
+    if not result["ok"]:
+        raise typer.Exit(1)

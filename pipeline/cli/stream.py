@@ -39,14 +39,31 @@ def run(
     ctx: typer.Context,
     until_idle: float | None = typer.Option(
         None, metavar="SECONDS", help="Stop once every partition has been idle this long "
-        "and the broker confirms nothing is left (time the broker is down does not count)."),
+        "and the broker confirms nothing is left (time the broker is down does not count). "
+        "Not on Flink, whose checkpointed stream runs until stopped."),
+    runner: str = typer.Option(
+        "local", help="local (in-process), prism (`make prism`), flink (`make "
+        "flink-job-server`), or a Beam runner class such as DataflowRunner, passed on."),
+    flink_master: str = typer.Option(
+        "[local]", metavar="HOST:PORT", help="Flink's REST address; [local] starts an "
+        "embedded Flink cluster inside the job server."),
+    worker_pool: str | None = typer.Option(
+        None, metavar="HOST:PORT", help="A Beam Python worker pool that a Flink cluster's task "
+        "managers run the Python steps in; without it they run in this process."),
+    checkpoint_interval: float = typer.Option(
+        10.0, metavar="SECONDS", help="Flink's checkpoint interval: Kafka offsets are "
+        "committed after each checkpoint, so it bounds what a restart reads again."),
 ) -> None:
     """Run the streaming pipeline: Kafka → text stage → score → alerts in the store.
 
-    Without --until-idle it runs until stopped. Unknown options go to Beam unchanged, e.g.
-    --runner=FlinkRunner --flink_master=host:8081. It reads from the consumer group's committed
-    offsets (YUQING_CONSUMER_GROUP; a new group re-reads from the beginning) and logs a progress
-    line every YUQING_PROGRESS_INTERVAL_S seconds.
+    Without --until-idle it runs until stopped. Options Yuqing does not know go to Beam
+    unchanged, after the runner's own (e.g. --parallelism=2, or Dataflow's --project). It reads
+    from the consumer group's committed offsets (YUQING_CONSUMER_GROUP; a new group re-reads from
+    the beginning) and logs a progress line every YUQING_PROGRESS_INTERVAL_S seconds.
+
+    Examples: `yuqing run --runner prism --until-idle 10`; `yuqing run --runner flink`;
+    `yuqing run --runner flink --flink-master flink-jobmanager:8081 --worker-pool
+    localhost:50000`.
 
     A broker that goes down is waited for (a warning a minute). If the topic is recreated or
     gains partitions under the job, it exits with status 1 and one line saying so: restart it,
@@ -55,7 +72,10 @@ def run(
     from pipeline.config import get_settings
     from pipeline.stream.run import run as run_pipeline
 
-    argv = list(ctx.args) + ([f"--until-idle={until_idle}"] if until_idle is not None else [])
+    argv = [*ctx.args, f"--runner={runner}", f"--flink-master={flink_master}",
+            f"--checkpoint-interval={checkpoint_interval}"]
+    argv += [f"--worker-pool={worker_pool}"] if worker_pool else []
+    argv += [f"--until-idle={until_idle}"] if until_idle is not None else []
     summary = run_pipeline(argv, get_settings())
     typer.echo(f"read {summary.read}, scored {summary.scored}, alerts {summary.alerts}, "
                f"dead letters {summary.dead_letters} in {summary.seconds}s")

@@ -4,9 +4,10 @@ ReadComments → Parse → CleanCorrectSegment → Encode → Score → Decide �
 it ReadDeadLetters, which stores the crawler's dead letters with the job's own, so that every
 dead letter is queryable in one table.
 
-App flags are parsed here; every other flag goes to Beam's ``PipelineOptions`` unchanged, so the
-same job runs on the local FnApiRunner or, with ``--runner=FlinkRunner`` or ``DataflowRunner``,
-at scale. The scorer is whatever the settings name (:mod:`pipeline.scoring`).
+App flags are parsed here, the runner's among them (:mod:`pipeline.runners`: ``--runner local``,
+``prism`` or ``flink``); every other flag goes to Beam's ``PipelineOptions`` unchanged, after the
+runner's, so an operator's own Beam flag wins. The scorer is whatever the settings name
+(:mod:`pipeline.scoring`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline.alerts import Prepared
 from pipeline.config import Settings
 from pipeline.kafka import check_broker
+from pipeline.runners import DEFAULT_CHECKPOINT_S, FLINK_LOCAL, RunnerChoice, beam_options
 from pipeline.scoring import Scorer, load_scorer
 from pipeline.store.engine import check_store, display_url, make_engine
 from pipeline.stream.sink import StoreRetry, write_alerts, write_dead_letters
@@ -42,11 +44,6 @@ from pipeline.text.beam import REJECTED, ProcessText
 from pipeline.text.resources import lm_dir, read_card
 
 log = logging.getLogger(__name__)
-
-# The local runner that runs splittable and stateful DoFns live; more than one worker makes
-# streaming stop silently on Beam 2.77.
-LOCAL_OPTIONS = ["--runner=FnApiRunner", "--streaming", "--direct_num_workers=1"]
-
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -104,11 +101,26 @@ def build(pipeline: beam.Pipeline, settings: Settings, scorer: Scorer,
 
 
 def parse_known_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, allow_abbrev=False)
     parser.add_argument("--until-idle", type=float, default=None, metavar="SECONDS",
                         help="stop once every partition has been idle this long; time the "
                         "broker is down does not count")
+    parser.add_argument("--runner", default="local",
+                        help="local, prism or flink (or a Beam runner class, passed on)")
+    parser.add_argument("--flink-master", default=FLINK_LOCAL, metavar="HOST:PORT",
+                        help="the Flink cluster's REST address; [local] starts an embedded one")
+    parser.add_argument("--worker-pool", default=None, metavar="HOST:PORT",
+                        help="a Beam Python worker pool for the Flink task managers")
+    parser.add_argument("--checkpoint-interval", type=float, default=DEFAULT_CHECKPOINT_S,
+                        metavar="SECONDS", help="Flink's checkpoint interval; offsets are "
+                        "committed after each checkpoint")
     return parser.parse_known_args(argv)
+
+
+def runner_choice(known: argparse.Namespace) -> RunnerChoice:
+    return RunnerChoice(runner=known.runner, flink_master=known.flink_master,
+                        worker_pool=known.worker_pool, checkpoint_s=known.checkpoint_interval,
+                        until_idle=known.until_idle is not None)
 
 
 def preflight(settings: Settings) -> Scorer:
@@ -129,13 +141,15 @@ def run(argv: list[str] | None = None, settings: Settings | None = None) -> RunS
     """Run the job; returns when it has drained (``--until-idle``) or is cancelled."""
     known, beam_args = parse_known_args(argv)
     settings = settings or Settings()
+    runner_flags = beam_options(runner_choice(known), settings.data_dir)
     scorer = preflight(settings)
-    options = PipelineOptions(LOCAL_OPTIONS + beam_args)
+    options = PipelineOptions(runner_flags + beam_args)
     started = time.monotonic()
     pipeline = beam.Pipeline(options=options)
     build(pipeline, settings, scorer, known.until_idle)
-    log.info("job starting: model %s %s, alert threshold %.2f, store %s", scorer.name,
-             scorer.version, settings.alert_threshold, display_url(settings.database_url))
+    log.info("job starting on the %s runner: model %s %s, alert threshold %.2f, store %s",
+             known.runner, scorer.name, scorer.version, settings.alert_threshold,
+             display_url(settings.database_url))
     result = pipeline.run()
     result.wait_until_finish()
     summary = RunSummary(seconds=round(time.monotonic() - started, 1),

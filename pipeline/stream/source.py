@@ -35,6 +35,7 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.core import RestrictionProvider
+from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Duration, Timestamp
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -158,6 +159,10 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
         self._consumers: dict[tuple[str, int], KafkaConsumer] = {}
         self._idle_since: dict[tuple[str, int], float] = {}
         self._probe_at: dict[tuple[str, int], float] = {}
+        # The newest offset of each partition this copy has committed.
+        self._committed: dict[tuple[str, int], int] = {}
+        # The high watermark each partition's consumer had when it last had to seek.
+        self._stale_highwater: dict[tuple[str, int], int | None] = {}
         # The newest offset of each partition whose commit failed and is still owed.
         self._owed: dict[tuple[str, int], int] = {}
         self._broker: _BrokerSilence | None = None
@@ -262,14 +267,23 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
             last_offset = message.offset
             self._read.inc()
             progress.add("read")
-            yield KafkaMessage(message.topic, message.partition, message.offset, message.key,
-                               message.value, message.timestamp)
+            # Stamped with the record's own time, so that windows count comments by when
+            # they were written down, not by when the job happened to read them.
+            yield TimestampedValue(
+                KafkaMessage(message.topic, message.partition, message.offset, message.key,
+                             message.value, message.timestamp),
+                Timestamp.of(message.timestamp / 1000))
         if last_offset is not None:
             self._idle_since.pop(element, None)
             finalizer.register(lambda: self._commit(consumer, partition, last_offset + 1))
             _advance(watermark, Timestamp.of(batch[-1].timestamp / 1000))
             tracker.defer_remainder()
             return
+        if consumer is not None and start > self._committed.get(element, -1):
+            # Commit what the last messages' bundle should have: a runner may never finalize
+            # that bundle (Flink's job server, now and then, the last one before a pause), and
+            # a quiet partition brings no later bundle to commit a newer offset.
+            finalizer.register(lambda: self._commit(consumer, partition, start))
         idle_since = self._idle_since.setdefault(element, now)
         if self._idle_stop_s is not None and now - idle_since >= self._idle_stop_s:
             if _read_to_end(consumer, partition, start) and self._settle(consumer, partition):
@@ -277,7 +291,8 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
                 tracker.try_claim(END_OF_TIME)
                 return
             self._idle_since[element] = now  # a broker that cannot confirm it is not idleness
-        _advance(watermark, Timestamp.now())
+        if consumer is not None and _caught_up(self._highwater(consumer, partition), start):
+            _advance(watermark, Timestamp.now() - IDLE_WATERMARK_LAG_S)
         tracker.defer_remainder(Duration(seconds=0.5))
 
     def _poll(self, element: tuple[str, int], start: int
@@ -292,8 +307,16 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
         try:
             consumer = self._consumer(element, start)
             if consumer.position(partition) != start:
+                # The partition was read elsewhere since (a runner moved the restriction to
+                # another copy of this DoFn, or retried a bundle): until a fetch from here
+                # answers, this consumer's high watermark is an old one, which would look
+                # like a reset log (see _highwater).
                 consumer.seek(partition, start)
-            return consumer, consumer.poll(timeout_ms=self._poll_timeout_ms).get(partition, [])
+                self._stale_highwater[element] = consumer.highwater(partition)
+            batch = consumer.poll(timeout_ms=self._poll_timeout_ms).get(partition, [])
+            if batch:
+                self._stale_highwater.pop(element, None)
+            return consumer, batch
         except RetriableError:
             return None, []
 
@@ -312,6 +335,18 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
             self._check_partition(consumer, partition, start, now)
         self._record_lag(consumer, partition, batch[-1].offset + 1 if batch else start)
 
+    def _highwater(self, consumer: KafkaConsumer, partition: TopicPartition) -> int | None:
+        """The partition's high watermark as the last fetch reported it; None before the first
+        fetch, or while it is still the one from before a seek (a fetch that answers since
+        changes it, or brings messages)."""
+        highwater = consumer.highwater(partition)
+        element = (partition.topic, partition.partition)
+        if element in self._stale_highwater:
+            if highwater == self._stale_highwater[element]:
+                return None
+            del self._stale_highwater[element]
+        return highwater
+
     def _check_partition(self, consumer: KafkaConsumer, partition: TopicPartition, start: int,
                          now: float) -> None:
         """After an empty poll: raise :class:`PartitionReset` if the log restarted; tell a quiet
@@ -320,7 +355,7 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
         The high watermark is the consumer's own state, free to read on every empty poll; the
         probe is a round trip, so each partition makes one at most every ``probe_every_s``.
         """
-        highwater = consumer.highwater(partition)
+        highwater = self._highwater(consumer, partition)
         if highwater is not None and highwater < start:
             raise PartitionReset(_reset_line(partition, start, highwater))
         element = (partition.topic, partition.partition)
@@ -362,6 +397,7 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
             return False
         if offset >= self._owed.get(element, -1):
             self._owed.pop(element, None)
+        self._committed[element] = max(offset, self._committed.get(element, -1))
         return True
 
     def _settle(self, consumer: KafkaConsumer, partition: TopicPartition) -> bool:
@@ -458,6 +494,9 @@ class _TopicWatch:
             self._admin = None
 
 
+# How far behind the clock a caught-up partition's watermark stays: a message stamped by its
+# producer just before the fetch that found the partition empty reaches the broker after it.
+IDLE_WATERMARK_LAG_S = 2.0
 # How long a probe of an idle partition may take before the broker counts as silent.
 PROBE_TIMEOUT_MS = 2_000
 # How long initial_restriction looks for a partition's end before logging it as unknown.
@@ -479,6 +518,14 @@ def _read_to_end(consumer: KafkaConsumer | None, partition: TopicPartition, posi
     except KafkaError:
         return False
     return end <= position
+
+
+def _caught_up(highwater: int | None, position: int) -> bool:
+    """Whether the last fetch reported nothing past ``position``: only then may an idle
+    partition's watermark move to the clock. Before the first fetch has answered (a poll often
+    returns nothing at first) the partition may hold old messages, which would arrive behind the
+    watermark: late, dropped by windows that have closed."""
+    return highwater is not None and highwater <= position
 
 
 def _broker_answers(consumer: KafkaConsumer, partition: TopicPartition) -> bool:

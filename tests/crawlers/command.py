@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
+from devkit.child import child_env
 from pipeline.config import Settings
 
 
@@ -14,15 +14,9 @@ def yuqing(settings: Settings, *args: str, extra_env: dict[str, str] | None = No
            ) -> subprocess.CompletedProcess[str]:
     """The CLI in a fresh process: Twisted's reactor cannot restart inside pytest's.
 
-    ``extra_env`` adds variables for settings beyond the broker and topics, which come from
-    ``settings``.
+    ``extra_env`` adds variables for settings beyond those that come from ``settings``.
     """
-    env = os.environ | {
-        "YUQING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-        "YUQING_KAFKA_TIMEOUT_S": str(settings.kafka_timeout_s),
-        "YUQING_TOPIC_COMMENTS": settings.topic_comments,
-        "YUQING_TOPIC_DEAD_LETTERS": settings.topic_dead_letters,
-    } | (extra_env or {})
+    env = child_env(settings) | (extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
         env=env,

@@ -10,7 +10,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.stream.run import LOCAL_OPTIONS
+from pipeline.runners import LOCAL_OPTIONS
 
 
 class InThread:

@@ -17,8 +17,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline.broker import EmbeddedBroker
 from pipeline.config import Settings
 from pipeline.kafka import ensure_topics
+from pipeline.runners import LOCAL_OPTIONS
 from pipeline.stream import progress
-from pipeline.stream.run import LOCAL_OPTIONS
 from pipeline.stream.source import (
     END_OF_TIME,
     OffsetsFromHereOn,
