@@ -147,7 +147,7 @@ def run(argv: list[str] | None = None, settings: Settings | None = None) -> RunS
     started = time.monotonic()
     pipeline = beam.Pipeline(options=options)
     build(pipeline, settings, scorer, known.until_idle)
-    log.info("job starting on the %s runner: model %s %s, alert threshold %.2f, store %s",
+    log.info("job starting: runner %s, model %s %s, alert threshold %.2f, store %s",
              known.runner, scorer.name, scorer.version, settings.alert_threshold,
              display_url(settings.database_url))
     result = pipeline.run()
