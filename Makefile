@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint artifacts system-deps kafka-jars prism flink-job-server clean
+.PHONY: demo test test-fast lint artifacts system-deps kafka-jars prism flink-job-server flink-dist \
+	k8s-schemas clean
 
 # torch comes from PyPI as its CUDA build (about 2.7 GB of wheels; it runs on the CPU too). The
 # first install downloads it once into pip's cache: about 2.5 minutes on a 2-core machine.
@@ -78,10 +79,49 @@ $(FLINK_JAR): $(FLINK_POM)
 	mv var/flink/build/flink-job-server-1.jar $@
 	rm -rf var/flink/build
 
+# A Flink session cluster's jars for the standalone-cluster test (devkit/flink_cluster.py), at the
+# job server's Flink minor version. Flink's binary distribution is on no registry reachable here;
+# PyFlink's apache-flink-libraries source package on PyPI carries its lib/ (230 MB to download,
+# kept in pip's cache), of which the cluster needs flink-dist and the log4j jars (130 MB).
+FLINK_DIST_VERSION := 1.19.3
+FLINK_DIST_DIR := var/flink/flink-$(FLINK_DIST_VERSION)
+FLINK_DIST := $(FLINK_DIST_DIR)/lib/flink-dist-$(FLINK_DIST_VERSION).jar
+
+flink-dist: $(FLINK_DIST)
+
+$(FLINK_DIST): $(STAMP)
+	rm -rf var/flink/download $(FLINK_DIST_DIR).tmp
+	$(BIN)/python -m pip download --quiet --no-deps --no-binary :all: -d var/flink/download \
+	  apache-flink-libraries==$(FLINK_DIST_VERSION)
+	mkdir -p $(FLINK_DIST_DIR).tmp
+	tar -xzf var/flink/download/apache-flink-libraries-$(FLINK_DIST_VERSION).tar.gz \
+	  -C $(FLINK_DIST_DIR).tmp --strip-components=2 --no-same-owner --wildcards \
+	  '*/deps/lib/flink-dist-*.jar' '*/deps/lib/log4j-*.jar'
+	rm -rf var/flink/download $(FLINK_DIST_DIR)
+	mv $(FLINK_DIST_DIR).tmp $(FLINK_DIST_DIR)
+	touch $@
+
+# The FlinkDeployment CRD (its OpenAPI v3 schema) from the Flink Kubernetes Operator's API jar on
+# Maven Central, unpacked into var/k8s-schemas/ for tests/deploy/test_manifests.py (seconds; the
+# jar is 190 KB). The version is the pom's flink-operator.version. Core kinds need no fetch:
+# kubernetes-validate, from the test extra, bundles their schemas.
+K8S_POM := deploy/flink/kubernetes/pom.xml
+FLINK_OPERATOR := $(shell sed -n 's:.*<flink-operator.version>\(.*\)</flink-operator.version>.*:\1:p' $(K8S_POM))
+K8S_SCHEMAS := var/k8s-schemas/flink-kubernetes-operator-$(FLINK_OPERATOR)
+FLINK_CRD := $(K8S_SCHEMAS)/META-INF/fabric8/flinkdeployments.flink.apache.org-v1.yml
+
+k8s-schemas: system-deps $(FLINK_CRD)
+
+$(FLINK_CRD): $(K8S_POM)
+	@command -v mvn >/dev/null || { echo "k8s-schemas needs Maven: apt-get install maven" >&2; exit 1; }
+	rm -rf $(K8S_SCHEMAS)
+	mvn -q -B -f $(K8S_POM) dependency:unpack -Dschema.dir=$(abspath $(K8S_SCHEMAS))
+	touch $@
+
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline crawlers models devkit tests
 
-test: artifacts system-deps kafka-jars prism flink-job-server lint
+test: artifacts system-deps kafka-jars prism flink-job-server flink-dist k8s-schemas lint
 	$(BIN)/python -m pytest
 
 test-fast: artifacts

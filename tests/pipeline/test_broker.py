@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.broker import BrokerError, EmbeddedBroker, free_port
+from tests.utils.paths import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc; PDEATHSIG")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # What the CLI command does, minus typer.
 SERVE = """

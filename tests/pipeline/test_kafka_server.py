@@ -23,8 +23,8 @@ from pipeline.kafka_server import KAFKA_VERSION, KafkaServer
 from pipeline.store.migrations import upgrade
 from pipeline.stream.run import run
 from tests.utils.brokers import own_topics
+from tests.utils.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MESSAGES = [(f"key-{n}".encode(), f"value-{n}".encode()) for n in range(20)]
 
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.utils.paths import REPO_ROOT
 
 CONFIGURE = "from pipeline.logs import configure_logging; configure_logging({verbose})\n"
 SEGMENT_AND_IMPORT_BEAM = """

@@ -15,8 +15,7 @@ from pipeline.runners import (
     beam_options,
     flink_job_server_jar,
 )
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.utils.paths import REPO_ROOT
 
 
 def test_the_job_server_versions_are_the_poms() -> None:

@@ -9,7 +9,6 @@ and commit every offset.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 from devkit.bench.faults import committed_offsets
 from devkit.bench.reference import expected_alerts
 from devkit.child import Child
+from devkit.flink_cluster import FlinkSessionCluster, WorkerPool, flink_dist_jar
 from devkit.hostile import cycled_records, produce_records
 from pipeline.config import Settings
 from pipeline.runners import (
@@ -36,27 +36,25 @@ from pipeline.store.queries import alert_ids
 from pipeline.stream.run import run
 from pipeline.stream.source import ReadComments
 from tests.utils.background import InThread, wait_until
+from tests.utils.paths import built_by_make
 
 pytestmark = pytest.mark.integration
 
 
-def _built_by_make(path: Path, target: str) -> Path:
-    """``path``; skipped when missing, except in CI, where `make test` builds it."""
-    if not path.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{path} missing; `{target}` should have built it")
-        pytest.skip(f"{path} missing (`{target}`)")
-    return path
-
-
 @pytest.fixture
 def prism(settings: Settings) -> Path:
-    return _built_by_make(prism_binary(settings.data_dir), "make prism")
+    return built_by_make(prism_binary(settings.data_dir), "make prism")
 
 
 @pytest.fixture
 def flink_jar(settings: Settings) -> Path:
-    return _built_by_make(flink_job_server_jar(settings.data_dir), "make flink-job-server")
+    return built_by_make(flink_job_server_jar(settings.data_dir), "make flink-job-server")
+
+
+@pytest.fixture
+def flink_dist(settings: Settings) -> Path:
+    """The Flink distribution's ``lib/``."""
+    return built_by_make(flink_dist_jar(settings.data_dir), "make flink-dist").parent
 
 
 def _stored(settings: Settings) -> set[str]:
@@ -156,3 +154,37 @@ def _wait_committed(job: Child, settings: Settings, total: int, timeout_s: float
     wait_until(lambda: committed_offsets(settings) >= total or job.poll() is not None,
                timeout_s, f"{total} committed offsets", poll_s=0.5)
     assert job.poll() is None, f"the job exited early:\n{job.log_text()[-4000:]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("settings", ["apache-kafka"], indirect=True)
+def test_the_job_on_a_flink_session_cluster_survives_losing_its_task_manager(
+        settings: Settings, flink_jar: Path, flink_dist: Path, tmp_path: Path) -> None:
+    """The deployment of ``deploy/flink/standalone.md`` on loopback: a session cluster, Python
+    steps in an external worker pool, the job submitted by ``yuqing run``. Its task manager is
+    killed while a wave of comments is in flight; once a new one offers slots the job comes back
+    from its last checkpoint, re-reads what came after it, and every alert is stored once."""
+    first, wave = cycled_records(300), cycled_records(1500)[300:]
+    produce_records(settings, first)
+    with (FlinkSessionCluster(flink_dist, tmp_path / "flink") as cluster,
+          WorkerPool(settings, tmp_path / "worker-pool.log") as pool):
+        job = Child(["run", "--runner", "flink", "--flink-master", cluster.rest_address,
+                     "--worker-pool", pool.address, "--checkpoint-interval", "1"],
+                    settings, tmp_path / "job.log")
+        try:
+            _wait_committed(job, settings, len(first), timeout_s=240)
+            (job_id,) = cluster.jobs()
+            produce_records(settings, wave)
+            _wait_committed(job, settings, len(first) + 1, timeout_s=60)
+            cluster.kill_task_manager()
+            killed_at = committed_offsets(settings)
+            cluster.start_task_manager()
+            _wait_committed(job, settings, len(first) + len(wave), timeout_s=240)
+            restored = cluster.restored_checkpoints(job_id)
+        finally:
+            job.interrupt()
+            logs = cluster.log_tail()
+    assert killed_at < len(first) + len(wave), "the wave was done before the kill"
+    assert restored >= 1, f"the job was not restored from a checkpoint:\n{logs}"
+    every = [*first, *wave]
+    assert _stored(settings) == expected_alerts(settings, [(r.id, r.text) for r in every])
