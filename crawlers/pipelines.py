@@ -76,8 +76,10 @@ class KafkaPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         assert crawler.stats is not None, "crawler has no stats collector"
+        # A profile spider's name is its profile's id (the class is shared by every profile).
+        name = crawler.spider.name if crawler.spider else crawler.spidercls.name
         return cls(crawler.settings.get("YUQING_SETTINGS") or get_settings(), crawler.stats,
-                   crawler.spidercls.name)
+                   name)
 
     def open_spider(self) -> None:
         self.outbox = Outbox(self.settings,

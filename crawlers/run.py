@@ -12,6 +12,7 @@ and re-sending what was delivered is harmless: the store keeps one alert per com
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
@@ -19,7 +20,9 @@ from scrapy.spiderloader import SpiderLoader
 
 from crawlers.extensions import ITEM_ERRORS, LOST
 from crawlers.pipelines import PRODUCED, UNDELIVERED, UNDELIVERED_FILE
+from crawlers.profiles import Profile
 from crawlers.settings import scrapy_settings
+from crawlers.spiders.profile import DATE_PROBLEMS, ProfileSpider
 from pipeline.config import Settings
 from pipeline.kafka import check_broker
 
@@ -27,7 +30,9 @@ log = logging.getLogger(__name__)
 
 
 def available_spiders(settings: Settings) -> list[str]:
-    return sorted(SpiderLoader.from_settings(scrapy_settings(settings)).list())
+    """The hand-written spiders; the generic one runs only with a profile (``profiles=``)."""
+    names = SpiderLoader.from_settings(scrapy_settings(settings)).list()
+    return sorted(name for name in names if name != ProfileSpider.name)
 
 
 def summarize(crawler: Crawler, settings: Settings) -> dict[str, Any]:
@@ -58,6 +63,7 @@ def summarize(crawler: Crawler, settings: Settings) -> dict[str, Any]:
         "undelivered_file": stats.get(UNDELIVERED_FILE),
         "errors": stats.get("spider_exceptions/count", 0) + stats.get(ITEM_ERRORS, 0),
         "failed_requests": stats.get(LOST, 0),
+        "undated": stats.get(DATE_PROBLEMS, 0),
         "reasons": dict(sorted(reasons.items(), key=lambda reason: (-reason[1], reason[0]))),
         "finish_reason": stats.get("finish_reason"),
     }
@@ -84,6 +90,9 @@ def crawl_summary_problems(summary: dict[str, dict[str, Any]]) -> list[str]:
                             "pipelines (run with -v for details)")
         if result["finish_reason"] != "finished":
             problems.append(f"{name}: stopped early ({result['finish_reason']})")
+        if undated := result["undated"]:
+            problems.append(f"{name}: {undated} comments kept without a date: the site's date "
+                            "was not understood (the crawl log names each)")
         if result["dead_letters"]:
             problems.append(f"{name}: {result['dead_letters']} invalid items went to dead "
                             "letters; `yuqing dead-letters --stage crawl` shows why once the "
@@ -91,8 +100,10 @@ def crawl_summary_problems(summary: dict[str, dict[str, Any]]) -> list[str]:
     return problems
 
 
-def crawl(spider_names: list[str], settings: Settings, **spider_kwargs: str) -> dict[str, Any]:
-    """Run the named spiders side by side until all finish (blocking); a summary per spider.
+def crawl(spider_names: list[str], settings: Settings, profiles: Sequence[Profile] = (),
+          **spider_kwargs: str) -> dict[str, Any]:
+    """Run the named spiders and one generic spider per profile side by side until all finish
+    (blocking); a summary per spider, keyed by its name or its profile's id.
 
     Raises :class:`pipeline.errors.BrokerUnreachable` before fetching anything if no broker
     answers: every item would be lost.
@@ -110,6 +121,9 @@ def crawl(spider_names: list[str], settings: Settings, **spider_kwargs: str) -> 
     for name in spider_names:
         crawlers[name] = process.create_crawler(name)
         process.crawl(crawlers[name], **spider_kwargs)
+    for profile in profiles:
+        crawlers[profile.id] = process.create_crawler(ProfileSpider)
+        process.crawl(crawlers[profile.id], profile=profile)
     process.start()
     summary = {name: summarize(crawler, settings) for name, crawler in crawlers.items()}
     for name, result in summary.items():

@@ -28,7 +28,8 @@ class BadRequest(ValueError):
     """The request's parameters are malformed (HTTP 400)."""
 
 
-def _document(title: str, body: str) -> str:
+def document(title: str, body: str) -> str:
+    """A whole HTML page, UTF-8 and zh-CN, around ``body``; ``title`` is escaped here."""
     return (
         f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title></head>\n<body>\n{body}\n</body></html>\n"
@@ -40,7 +41,7 @@ def index_page(products: Sequence[Product] = PRODUCTS) -> str:
         f'<li class="product"><a href="/products/{p.id}/reviews">{escape(p.name)}</a></li>'
         for p in products
     )
-    return _document("演示商城", f'<h1>演示商城</h1>\n<ul class="products">\n{items}\n</ul>')
+    return document("演示商城", f'<h1>演示商城</h1>\n<ul class="products">\n{items}\n</ul>')
 
 
 def _review(comment: DemoComment) -> str:
@@ -71,7 +72,7 @@ def reviews_page(reviews: Sequence[DemoComment], product: Product, page: int) ->
         + "\n".join(_review(comment) for comment in shown)
         + f'\n</ul>\n<nav class="pager">第 {page}/{last} 页 {" ".join(links)}</nav>'
     )
-    return _document(f"{product.name} 的评价 第{page}页", body)
+    return document(f"{product.name} 的评价 第{page}页", body)
 
 
 def encode_cursor(offset: int) -> str:

@@ -40,15 +40,20 @@ def demo_site(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 to serve on.")] = (
         urlsplit(DEMO_SITE).port or 8080),
     limit: Annotated[int | None, typer.Option(min=1, help="Serve only this many comments.")] = None,
+    platforms: Annotated[bool, typer.Option(
+        help="Deal the reviews over every platform the site imitates (a Weibo-like API, a "
+        "shop's review API, a forum, an RSS feed, besides the review pages and the JSON API), "
+        "for the profiles in devkit/demosite/profiles/.")] = False,
 ) -> None:
     """Serve the demo review site: held-out test reviews as HTML pages and a JSON API."""
     import contextlib
     import threading
 
-    from devkit.demosite.comments import demo_comments
+    from devkit.demosite.comments import demo_comments, platform_comments
     from devkit.demosite.server import DemoSite
 
-    with DemoSite(demo_comments(limit), port=port) as site:
+    comments = platform_comments(limit) if platforms else demo_comments(limit)
+    with DemoSite(comments, port=port) as site:
         typer.echo(f"demo site on {site.base_url}; Ctrl-C stops it")
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()

@@ -159,7 +159,7 @@ def test_a_producer_outlives_a_tansu_restart(broker: EmbeddedBroker, settings: S
 
 def test_the_problem_line_names_the_list_and_says_a_second_crawl_delivers_it() -> None:
     summary = {"demo_api": {"undelivered": 3, "undelivered_file": "/d/undelivered/x.jsonl",
-                            "errors": 0, "failed_requests": 0, "reasons": {},
+                            "errors": 0, "failed_requests": 0, "reasons": {}, "undated": 0,
                             "finish_reason": "finished", "dead_letters": 0, "ok": False}}
     (problem,) = crawl_summary_problems(summary)
     assert problem.startswith("demo_api: 3 messages not delivered to Kafka, listed in "

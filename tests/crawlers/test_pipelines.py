@@ -94,7 +94,8 @@ def test_the_job_stores_the_crawlers_dead_letters_where_operators_look(settings:
 
 def test_a_crawl_that_dead_lettered_items_says_so() -> None:
     summary = {"demo_api": {"undelivered": 0, "errors": 0, "failed_requests": 0, "reasons": {},
-                            "finish_reason": "finished", "dead_letters": 2, "ok": True}}
+                            "undated": 0, "finish_reason": "finished", "dead_letters": 2,
+                            "ok": True}}
     (problem,) = crawl_summary_problems(summary)
     assert "demo_api: 2 invalid items went to dead letters" in problem
     assert "yuqing dead-letters --stage crawl" in problem

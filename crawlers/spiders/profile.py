@@ -1,0 +1,195 @@
+"""The generic spider: one site profile (:mod:`crawlers.profiles`) crawled into comment items.
+
+One spider class covers the three shapes sources come in, so adding a source is writing a profile:
+HTML listings (CSS or XPath per field, next-page links or numbered pages), JSON APIs (JMESPath per
+field, page, offset or cursor paging) and RSS/Atom feeds (feedparser reads every dialect). Dates
+are read here, in the profile's time zone and relative to the crawl (``3分钟前``, ``昨天 12:30``),
+because only the crawler knows when and where the page said them; a date it cannot read keeps
+the comment, without a date, and is counted and logged with the text it could not read.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+import feedparser
+import jmespath
+from parsel import Selector
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.http import Response, TextResponse
+from w3lib.url import add_or_replace_parameter
+
+from crawlers.dates import parse_published
+from crawlers.items import CommentItem
+from crawlers.profiles import Kind, Profile, load_profile
+
+log = logging.getLogger(__name__)
+
+# Stats keys; crawlers.run reads them back.
+DATE_PROBLEMS = "yuqing/date_problems"
+EMPTY_PAGES = "yuqing/empty_pages"
+
+
+class ProfileSpider(Spider):
+    """Crawls what one profile describes; ``profile`` is the profile or its file's path."""
+
+    name = "profile"
+
+    def __init__(self, profile: Profile | str | Path, **kwargs: Any) -> None:
+        loaded = profile if isinstance(profile, Profile) else load_profile(Path(profile))
+        super().__init__(name=loaded.id, **kwargs)
+        self.profile = loaded
+        self.crawled_at = datetime.now(UTC)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # The profile's politeness; the crawler's settings are not frozen until the spider
+        # exists, and they are this spider's own.
+        politeness = spider.profile.politeness
+        crawler.settings.setdict({
+            "DOWNLOAD_DELAY": politeness.delay_s,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": politeness.concurrency,
+            "ROBOTSTXT_OBEY": politeness.robots_txt,
+        }, priority="spider")
+        return spider
+
+    async def start(self) -> AsyncIterator[Request]:
+        for url in self.profile.urls():
+            if self.profile.listing:
+                yield Request(url, headers=self._headers(), cookies=self._cookies(),
+                              callback=self.parse_listing, cb_kwargs={"page": 0})
+            else:
+                yield self._request(self._sized(url), page=0, first_url=url)
+
+    def parse_listing(self, response: Response, **kwargs: Any) -> Iterator[Request]:
+        """An index page: each linked page is crawled as a start page, then the next index
+        page (Scrapy's duplicate filter drops links already followed)."""
+        listing, page = self.profile.listing, kwargs["page"]
+        assert listing is not None and isinstance(response, TextResponse)
+        for link in self._select(response, listing.links).getall():
+            url = response.urljoin(link)
+            yield self._request(self._sized(url), page=0, first_url=url)
+        following = self._select(response, listing.next).get() if listing.next else None
+        if following and page + 1 < listing.max_pages:
+            yield Request(response.urljoin(following), headers=self._headers(),
+                          cookies=self._cookies(), callback=self.parse_listing,
+                          cb_kwargs={"page": page + 1})
+
+    def _sized(self, url: str) -> str:
+        """``url`` asking for the profile's page size, where the API takes one."""
+        size_param = self.profile.paging.size_param
+        return (add_or_replace_parameter(url, size_param, str(self.profile.paging.size))
+                if size_param else url)
+
+    def _headers(self) -> dict[str, str]:
+        """The profile's headers, secrets read now so that a rotated one is picked up."""
+        return {**self.profile.headers,
+                **{name: secret.read() for name, secret in self.profile.secret_headers.items()}}
+
+    def _cookies(self) -> dict[str, str]:
+        return {name: secret.read() for name, secret in self.profile.cookies.items()}
+
+    def _request(self, url: str, page: int, first_url: str) -> Request:
+        return Request(url, headers=self._headers(), cookies=self._cookies(),
+                       callback=self.parse, cb_kwargs={"page": page, "first_url": first_url})
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[CommentItem | Request]:
+        page, first_url = kwargs["page"], kwargs["first_url"]
+        if self.profile.kind is Kind.RSS:
+            yield from self._feed_items(response)
+            return
+        if not isinstance(response, TextResponse):
+            raise ValueError(f"{response.url}: not a text response "
+                             f"({response.headers.get('Content-Type')!r})")
+        document: Any = response.json() if self.profile.kind is Kind.JSON else response
+        found = [self._item(response, node) for node in self._nodes(document)]
+        yield from found
+        if not found:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value(EMPTY_PAGES)
+        if (following := self._next_url(response, document, page, first_url, bool(found))):
+            yield self._request(following, page + 1, first_url)
+
+    def _nodes(self, document: Any) -> list[Any]:
+        items = self.profile.fields.items or ""
+        if self.profile.kind is Kind.JSON:
+            found = jmespath.search(items, document)
+            return found if isinstance(found, list) else []
+        return list(self._select(document, items))
+
+    def _select(self, node: Selector | TextResponse, expression: str) -> Any:
+        return node.css(expression) if self.profile.selectors == "css" else node.xpath(expression)
+
+    def _field(self, node: Any, name: str) -> str | None:
+        expression = getattr(self.profile.fields, name)
+        if expression is None:
+            return None
+        if self.profile.kind is Kind.JSON:
+            value = jmespath.search(expression, node)
+            return None if value is None or isinstance(value, dict | list) else str(value)
+        # HTML text may be split across child elements: a comment's text is all of it.
+        parts = self._select(node, expression).getall()
+        joined = ("".join(parts) if name == "text" else (parts[0] if parts else "")).strip()
+        return joined or None
+
+    def _item(self, response: TextResponse, node: Any) -> CommentItem:
+        url = self._field(node, "url")
+        return CommentItem(
+            source=self.profile.id,
+            url=response.urljoin(url) if url else response.url,
+            text=self._field(node, "text"),
+            native_id=self._field(node, "native_id"),
+            author=self._field(node, "author"),
+            published_at=self._published(self._field(node, "published_at"), response.url),
+        )
+
+    def _feed_items(self, response: Response) -> Iterator[CommentItem]:
+        feed = feedparser.parse(response.body)
+        if feed.bozo and not feed.entries:
+            raise ValueError(f"{response.url}: not a feed: {feed.bozo_exception}")
+        for entry in feed.entries:
+            text = entry.get(self.profile.fields.text or "summary") or entry.get("title")
+            yield CommentItem(
+                source=self.profile.id,
+                url=entry.get("link") or response.url,
+                text=text,
+                native_id=entry.get("id") or entry.get("link"),
+                author=entry.get("author"),
+                published_at=self._published(entry.get("published") or entry.get("updated"),
+                                             response.url),
+            )
+
+    def _published(self, raw: str | None, url: str) -> str | None:
+        parsed = parse_published(raw, self.crawled_at, self.profile.zone)
+        if parsed.problem:
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value(DATE_PROBLEMS)
+            log.warning("%s: %s (%s); the comment is kept without a date", self.profile.id,
+                        parsed.problem, url)
+        return parsed.value.isoformat() if parsed.value else None
+
+    def _next_url(self, response: TextResponse, document: Any, page: int, first_url: str,
+                  had_items: bool) -> str | None:
+        paging = self.profile.paging
+        if paging.kind == "none" or page + 1 >= paging.max_pages:
+            return None
+        if paging.kind == "next_link":
+            link = self._select(document, paging.next or "").get()
+            return response.urljoin(link) if link else None
+        if not had_items:
+            return None
+        param = paging.param or ""
+        if paging.kind == "cursor":
+            cursor = (jmespath.search(paging.next or "", document)
+                      if self.profile.kind is Kind.JSON
+                      else self._select(document, paging.next or "").get())
+            following = add_or_replace_parameter(first_url, param, str(cursor))
+            return self._sized(following) if cursor else None
+        number = paging.start + page + 1 if paging.kind == "page" else (page + 1) * paging.size
+        return self._sized(add_or_replace_parameter(first_url, param, str(number)))
