@@ -35,6 +35,7 @@ FLINK_DIST_VERSION = "1.19.3"
 _HOST = "localhost"
 _REST_TIMEOUT_S = 10
 _START_TIMEOUT_S = 90.0
+_REGISTERED = "Successful registration at resource manager"
 _STOP_TIMEOUT_S = 20
 
 # One task manager: two slots, sizes small enough for a 2-core, few-GB CI machine. Heartbeats are
@@ -114,13 +115,14 @@ class FlinkSessionCluster:
         return self
 
     def start_task_manager(self) -> None:
-        """One more task manager; returns once the job manager counts its slots."""
-        wanted = len(self._live_task_managers()) + 1
+        """One more task manager; returns once it has registered with the job manager (whose
+        count of task managers would still include one just killed)."""
+        name = f"taskmanager-{len(self._task_managers) + 1}"
         self._task_managers.append(self._java(
-            f"taskmanager-{len(self._task_managers) + 1}", _TASK_MANAGER_JVM,
-            "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"))
-        self._wait_for("a task manager to register",
-                       lambda: len(self._rest("/taskmanagers")["taskmanagers"]) >= wanted)
+            name, _TASK_MANAGER_JVM, "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"))
+        log = self.work_dir / "log" / f"{name}.log"
+        self._wait_for(f"{name} to register", lambda: log.is_file() and (
+            _REGISTERED in log.read_text(errors="replace")))
 
     def kill_task_manager(self) -> None:
         """SIGKILL the newest live task manager, as a lost machine would end it."""
