@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-fast lint artifacts system-deps kafka-jars prism flink-job-server flink-dist \
-	k8s-schemas clean
+	kafka-io-jar k8s-schemas clean
 
 # torch comes from PyPI as its CUDA build (about 2.7 GB of wheels; it runs on the CPU too). The
 # first install downloads it once into pip's cache: about 2.5 minutes on a 2-core machine.
@@ -79,6 +79,21 @@ $(FLINK_JAR): $(FLINK_POM)
 	mv var/flink/build/flink-job-server-1.jar $@
 	rm -rf var/flink/build
 
+# For `yuqing bench kafka-read` (and its test): the job server with Beam's KafkaIO and expansion
+# service in it, which Beam's cross-language ReadFromKafka needs (about 200 MB; the parts beyond
+# the job server's are 15 MB from Maven Central). See devkit/bench/kafka_io/pom.xml.
+KAFKA_IO_POM := devkit/bench/kafka_io/pom.xml
+KAFKA_IO_JAR := var/flink/beam-kafka-io-flink-$(FLINK_MINOR)-job-server-$(FLINK_BEAM).jar
+
+kafka-io-jar: system-deps $(KAFKA_IO_JAR)
+
+$(KAFKA_IO_JAR): $(KAFKA_IO_POM) $(FLINK_POM)
+	@command -v mvn >/dev/null || { echo "kafka-io-jar needs Maven: apt-get install maven" >&2; exit 1; }
+	rm -rf var/flink/kafka-io-build
+	mvn -q -B -f $(KAFKA_IO_POM) package -Dbuild.dir=$(abspath var/flink/kafka-io-build)
+	mv var/flink/kafka-io-build/kafka-io-job-server-1.jar $@
+	rm -rf var/flink/kafka-io-build
+
 # A Flink session cluster's jars for the standalone-cluster test (devkit/flink_cluster.py), at the
 # job server's Flink minor version. Flink's binary distribution is on no registry reachable here;
 # PyFlink's apache-flink-libraries source package on PyPI carries its lib/ (230 MB to download,
@@ -121,7 +136,8 @@ $(FLINK_CRD): $(K8S_POM)
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline crawlers models devkit tests
 
-test: artifacts system-deps kafka-jars prism flink-job-server flink-dist k8s-schemas lint
+test: artifacts system-deps kafka-jars prism flink-job-server flink-dist kafka-io-jar \
+	k8s-schemas lint
 	$(BIN)/python -m pytest
 
 test-fast: artifacts
