@@ -25,6 +25,7 @@ from crawlers.settings import scrapy_settings
 from crawlers.spiders.profile import DATE_PROBLEMS, ProfileSpider
 from pipeline.config import Settings
 from pipeline.kafka import check_broker
+from pipeline.store.engine import check_store, make_engine
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +107,16 @@ def crawl(spider_names: list[str], settings: Settings, profiles: Sequence[Profil
     (blocking); a summary per spider, keyed by its name or its profile's id.
 
     Raises :class:`pipeline.errors.BrokerUnreachable` before fetching anything if no broker
-    answers: every item would be lost.
+    answers (every item would be lost), and the store's error if profiles are to be crawled and
+    the store is unreachable or not migrated (their crawls keep what they have seen there).
     """
     check_broker(settings)
+    if profiles:  # their crawls keep what they have seen in the store
+        engine = make_engine(settings.database_url)
+        try:
+            check_store(engine)
+        finally:
+            engine.dispose()
     config = scrapy_settings(settings)
     config.set("LOG_INSTALL_ROOT_HANDLER", not logging.getLogger().handlers)
     if logging.getLogger().isEnabledFor(logging.DEBUG):  # `yuqing -v crawl`

@@ -19,26 +19,35 @@ from typing import Any, Self
 import feedparser
 import jmespath
 from parsel import Selector
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from w3lib.url import add_or_replace_parameter
 
 from crawlers.dates import parse_published
 from crawlers.items import CommentItem
+from crawlers.pipelines import UNDELIVERED
 from crawlers.profiles import Kind, Profile, load_profile
+from crawlers.seen import Seen, SeenComments
+from pipeline.config import Settings
+from pipeline.records import make_id
 
 log = logging.getLogger(__name__)
 
 # Stats keys; crawlers.run reads them back.
 DATE_PROBLEMS = "yuqing/date_problems"
 EMPTY_PAGES = "yuqing/empty_pages"
+NEW_ITEMS = "yuqing/new_items"
+EDITED_ITEMS = "yuqing/edited_items"
+KNOWN_ITEMS = "yuqing/known_items"
+_SEEN_STATS = {Seen.NEW: NEW_ITEMS, Seen.EDITED: EDITED_ITEMS, Seen.KNOWN: KNOWN_ITEMS}
 
 
 class ProfileSpider(Spider):
     """Crawls what one profile describes; ``profile`` is the profile or its file's path."""
 
     name = "profile"
+    seen: SeenComments  # set in from_crawler, which has the operator's settings
 
     def __init__(self, profile: Profile | str | Path, **kwargs: Any) -> None:
         loaded = profile if isinstance(profile, Profile) else load_profile(Path(profile))
@@ -57,7 +66,22 @@ class ProfileSpider(Spider):
             "CONCURRENT_REQUESTS_PER_DOMAIN": politeness.concurrency,
             "ROBOTSTXT_OBEY": politeness.robots_txt,
         }, priority="spider")
+        settings: Settings = crawler.settings["YUQING_SETTINGS"]
+        spider.seen = SeenComments(settings.database_url, spider.profile.id,
+                                   spider.profile.new_items.seen_ids)
+        crawler.signals.connect(spider._remember, signal=signals.spider_closed)
         return spider
+
+    def _remember(self) -> None:
+        """Saves what this crawl saw unless a message was not delivered (see crawlers.seen);
+        the item pipelines have flushed to Kafka by the time the spider closes."""
+        assert self.crawler.stats is not None
+        stats = self.crawler.stats.get_stats()
+        if any(key.startswith(UNDELIVERED) and count for key, count in stats.items()):
+            log.warning("%s: messages were not delivered; what this crawl saw is not saved, so "
+                        "the next crawl sends them again", self.profile.id)
+            return
+        self.seen.save()
 
     async def start(self) -> AsyncIterator[Request]:
         for url in self.profile.urls():
@@ -109,12 +133,30 @@ class ProfileSpider(Spider):
                              f"({response.headers.get('Content-Type')!r})")
         document: Any = response.json() if self.profile.kind is Kind.JSON else response
         found = [self._item(response, node) for node in self._nodes(document)]
-        yield from found
+        fresh = self._fresh(found)
+        yield from fresh
+        assert self.crawler.stats is not None
         if not found:
-            assert self.crawler.stats is not None
             self.crawler.stats.inc_value(EMPTY_PAGES)
-        if (following := self._next_url(response, document, page, first_url, bool(found))):
+        # A page of known comments past the re-crawl pages ends the paging: what follows is
+        # older still, and was seen before.
+        reached_known = (found and not fresh and self.profile.new_items.stop_at_known
+                         and page + 1 >= self.profile.new_items.recrawl_pages)
+        if not reached_known and (
+                following := self._next_url(response, document, page, first_url, bool(found))):
             yield self._request(following, page + 1, first_url)
+
+    def _fresh(self, items: list[CommentItem]) -> list[CommentItem]:
+        """The new and edited comments among ``items``; every one is counted."""
+        assert self.crawler.stats is not None
+        fresh = []
+        for item in items:
+            native_id = item.native_id or None
+            status = self.seen.check(make_id(self.profile.id, native_id, item.text), item.text)
+            self.crawler.stats.inc_value(_SEEN_STATS[status])
+            if status is not Seen.KNOWN:
+                fresh.append(item)
+        return fresh
 
     def _nodes(self, document: Any) -> list[Any]:
         items = self.profile.fields.items or ""
@@ -153,9 +195,10 @@ class ProfileSpider(Spider):
         feed = feedparser.parse(response.body)
         if feed.bozo and not feed.entries:
             raise ValueError(f"{response.url}: not a feed: {feed.bozo_exception}")
+        items = []
         for entry in feed.entries:
             text = entry.get(self.profile.fields.text or "summary") or entry.get("title")
-            yield CommentItem(
+            items.append(CommentItem(
                 source=self.profile.id,
                 url=entry.get("link") or response.url,
                 text=text,
@@ -163,7 +206,8 @@ class ProfileSpider(Spider):
                 author=entry.get("author"),
                 published_at=self._published(entry.get("published") or entry.get("updated"),
                                              response.url),
-            )
+            ))
+        yield from self._fresh(items)
 
     def _published(self, raw: str | None, url: str) -> str | None:
         parsed = parse_published(raw, self.crawled_at, self.profile.zone)

@@ -125,3 +125,17 @@ class StoredDeadLetter(Base):
     kafka_partition: Mapped[int | None]
     kafka_offset: Mapped[kafka_offset | None]
     created_at: Mapped[created_at]
+
+
+class CrawlState(Base):
+    """What a profile's scheduled crawls have seen: each comment id with a hash of its text, the
+    newest ``new_items.seen_ids`` of them, so a crawl produces only new or edited comments and
+    stops paging where it reaches known ones."""
+
+    __tablename__ = "crawl_state"
+
+    profile_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # {comment id: text hash}, oldest first: JSON keeps the order, which bounds the window.
+    seen: Mapped[dict[str, str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
+                                                 onupdate=_now)

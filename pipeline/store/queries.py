@@ -201,3 +201,4 @@ def alert_ids(session: Session, ids: Iterable[str] | None = None) -> list[str]:
     if ids is not None:
         query = query.where(Alert.comment_id.in_(list(ids)))
     return list(session.scalars(query))
+

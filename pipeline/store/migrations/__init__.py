@@ -37,7 +37,7 @@ BASELINE = "0001"
 def alembic_config(connection: Connection) -> Config:
     """Alembic's configuration for ``connection``, for any Alembic command: :func:`upgrade` uses
     it, and so does writing the next revision
-    (``command.revision(alembic_config(c), "…", autogenerate=True, rev_id="0003")``)."""
+    (``command.revision(alembic_config(c), "…", autogenerate=True, rev_id="0005")``)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection

@@ -1,0 +1,27 @@
+"""The crawl operations' own rows: what each site profile's crawls have seen.
+
+Apart from :mod:`pipeline.store.queries` because the crawlers use it: comments reach the store
+only through Kafka and the job, but what a crawl did is the crawlers' own record, and the
+scheduler, the CLI and the API read it from the same database. The layering test lets the
+crawlers import this module and not the alert and dead-letter queries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from pipeline.store.models import CrawlState
+
+
+def crawl_seen(session: Session, profile_id: str) -> dict[str, str]:
+    """What the profile's crawls have seen: comment id → text hash, least recently seen first."""
+    state = session.get(CrawlState, profile_id)
+    return dict(state.seen) if state else {}
+
+
+def save_crawl_seen(session: Session, profile_id: str, seen: dict[str, str]) -> None:
+    state = session.get(CrawlState, profile_id)
+    if state is None:
+        session.add(CrawlState(profile_id=profile_id, seen=seen))
+    else:
+        state.seen = seen
