@@ -210,7 +210,8 @@ class BanRules(_Strict):
     captcha or a login wall served with 200."""
 
     statuses: list[int] = [403, 429]
-    body_patterns: list[str] = ["验证码", "安全验证", "请登录", "captcha"]
+    # Phrases of a wall, not words a comment might use ("验证码" alone would match reviews).
+    body_patterns: list[str] = ["安全验证", "请输入验证码", "请先登录", "captcha"]
 
 
 class Freshness(_Strict):

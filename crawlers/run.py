@@ -13,19 +13,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.spiderloader import SpiderLoader
+from sqlalchemy.orm import Session
 
 from crawlers.extensions import ITEM_ERRORS, LOST
 from crawlers.pipelines import PRODUCED, UNDELIVERED, UNDELIVERED_FILE
 from crawlers.profiles import Profile
 from crawlers.settings import scrapy_settings
-from crawlers.spiders.profile import DATE_PROBLEMS, ProfileSpider
+from crawlers.spiders.profile import (
+    BAN_PAGES,
+    DATE_PROBLEMS,
+    EDITED_ITEMS,
+    KNOWN_ITEMS,
+    NEW_ITEMS,
+    ProfileSpider,
+)
 from pipeline.config import Settings
 from pipeline.kafka import check_broker
 from pipeline.store.engine import check_store, make_engine
+from pipeline.store.models import CrawlRun
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +75,59 @@ def summarize(crawler: Crawler, settings: Settings) -> dict[str, Any]:
         "errors": stats.get("spider_exceptions/count", 0) + stats.get(ITEM_ERRORS, 0),
         "failed_requests": stats.get(LOST, 0),
         "undated": stats.get(DATE_PROBLEMS, 0),
+        "http_errors": _http_errors(stats),
+        "retries": stats.get("retry/count", 0),
         "reasons": dict(sorted(reasons.items(), key=lambda reason: (-reason[1], reason[0]))),
         "finish_reason": stats.get("finish_reason"),
     }
     summary["ok"] = (summary["finish_reason"] == "finished" and not undelivered
                      and not summary["errors"] and not summary["failed_requests"])
     return summary
+
+
+def _http_errors(stats: dict[str, Any]) -> dict[str, int]:
+    """Responses with an error status, by status (retried ones included)."""
+    prefix = "downloader/response_status_count/"
+    return {key.removeprefix(prefix): count for key, count in sorted(stats.items())
+            if key.startswith(prefix) and int(key.removeprefix(prefix)) >= 400}
+
+
+def profile_summary(crawler: Crawler, summary: dict[str, Any]) -> dict[str, Any]:
+    """A profile crawl's summary, with what only a profile spider counts: comments found, new
+    or edited ones (what was sent), and suspected bans (the profile's ban statuses, and pages
+    that matched its ban patterns)."""
+    assert crawler.stats is not None and isinstance(crawler.spider, ProfileSpider)
+    stats, ban = crawler.stats.get_stats(), crawler.spider.profile.ban
+    fresh = stats.get(NEW_ITEMS, 0) + stats.get(EDITED_ITEMS, 0)
+    return summary | {
+        "items": fresh + stats.get(KNOWN_ITEMS, 0), "new_items": fresh,
+        "bans_suspected": stats.get(BAN_PAGES, 0) + sum(
+            count for status, count in summary["http_errors"].items()
+            if int(status) in ban.statuses),
+        "started_at": _iso(stats.get("start_time")), "finished_at": _iso(stats.get("finish_time"))}
+
+
+def _iso(moment: datetime | None) -> str:
+    """Scrapy's times (UTC) as JSON-friendly text; now, for a crawl stopped before it said."""
+    return (moment or datetime.now(UTC)).replace(tzinfo=UTC).isoformat()
+
+
+def record_run(database_url: str, profile_id: str, summary: dict[str, Any]) -> None:
+    """The crawl's row in the store (``yuqing crawls``)."""
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session, session.begin():
+            session.add(CrawlRun(
+                profile_id=profile_id,
+                started_at=datetime.fromisoformat(summary["started_at"]),
+                finished_at=datetime.fromisoformat(summary["finished_at"]),
+                pages=summary["pages"], items=summary["items"], new_items=summary["new_items"],
+                dead_letters=summary["dead_letters"], undelivered=summary["undelivered"],
+                http_errors=summary["http_errors"], retries=summary["retries"],
+                bans_suspected=summary["bans_suspected"],
+                finish_reason=summary["finish_reason"], ok=summary["ok"]))
+    finally:
+        engine.dispose()
 
 
 def crawl_summary_problems(summary: dict[str, dict[str, Any]]) -> list[str]:
@@ -94,6 +151,9 @@ def crawl_summary_problems(summary: dict[str, dict[str, Any]]) -> list[str]:
         if undated := result["undated"]:
             problems.append(f"{name}: {undated} comments kept without a date: the site's date "
                             "was not understood (the crawl log names each)")
+        if bans := result.get("bans_suspected"):  # profile crawls count them
+            problems.append(f"{name}: {bans} responses look like a ban (a ban status, or a "
+                            "captcha or login page): slow the profile down or renew its cookies")
         if result["dead_letters"]:
             problems.append(f"{name}: {result['dead_letters']} invalid items went to dead "
                             "letters; `yuqing dead-letters --stage crawl` shows why once the "
@@ -134,6 +194,9 @@ def crawl(spider_names: list[str], settings: Settings, profiles: Sequence[Profil
         process.crawl(crawlers[profile.id], profile=profile)
     process.start()
     summary = {name: summarize(crawler, settings) for name, crawler in crawlers.items()}
+    for profile in profiles:
+        summary[profile.id] = profile_summary(crawlers[profile.id], summary[profile.id])
+        record_run(settings.database_url, profile.id, summary[profile.id])
     for name, result in summary.items():
         log.info("%s: %d pages, %d comments produced, %d dead letters, %d pages never fetched",
                  name, result["pages"], result["produced"], result["dead_letters"],

@@ -40,6 +40,7 @@ EMPTY_PAGES = "yuqing/empty_pages"
 NEW_ITEMS = "yuqing/new_items"
 EDITED_ITEMS = "yuqing/edited_items"
 KNOWN_ITEMS = "yuqing/known_items"
+BAN_PAGES = "yuqing/ban_pages"
 _SEEN_STATS = {Seen.NEW: NEW_ITEMS, Seen.EDITED: EDITED_ITEMS, Seen.KNOWN: KNOWN_ITEMS}
 
 
@@ -96,6 +97,8 @@ class ProfileSpider(Spider):
         page (Scrapy's duplicate filter drops links already followed)."""
         listing, page = self.profile.listing, kwargs["page"]
         assert listing is not None and isinstance(response, TextResponse)
+        if self._walled(response):
+            return
         for link in self._select(response, listing.links).getall():
             url = response.urljoin(link)
             yield self._request(self._sized(url), page=0, first_url=url)
@@ -125,6 +128,8 @@ class ProfileSpider(Spider):
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[CommentItem | Request]:
         page, first_url = kwargs["page"], kwargs["first_url"]
+        if isinstance(response, TextResponse) and self._walled(response):
+            return
         if self.profile.kind is Kind.RSS:
             yield from self._feed_items(response)
             return
@@ -157,6 +162,18 @@ class ProfileSpider(Spider):
             if status is not Seen.KNOWN:
                 fresh.append(item)
         return fresh
+
+    def _walled(self, response: TextResponse) -> bool:
+        """A captcha or login page served in place of the content (often with status 200): no
+        comments to read, and a suspected ban to count."""
+        pattern = next((p for p in self.profile.ban.body_patterns if p in response.text), None)
+        if pattern is None:
+            return False
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(BAN_PAGES)
+        log.warning("%s: %s looks like a ban (it says %r); nothing read from it", self.profile.id,
+                    response.url, pattern)
+        return True
 
     def _nodes(self, document: Any) -> list[Any]:
         items = self.profile.fields.items or ""

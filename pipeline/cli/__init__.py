@@ -39,6 +39,7 @@ app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options"
 app.command()(crawl.crawl)
 app.command()(query.alerts)
 app.command("dead-letters")(query.dead_letters)
+app.command()(query.crawls)
 app.command()(demo.demo)
 app.command("demo-site")(demo.demo_site)
 app.command()(evaluate.score)

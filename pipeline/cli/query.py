@@ -1,4 +1,4 @@
-"""``yuqing alerts`` and ``yuqing dead-letters``: what operators query."""
+"""``yuqing alerts``, ``yuqing dead-letters`` and ``yuqing crawls``: what operators query."""
 
 from __future__ import annotations
 
@@ -56,3 +56,49 @@ def dead_letters(
         for letter in select_dead_letters(session, stage=stage, limit=limit):
             where = f"{letter.kafka_topic}/{letter.kafka_partition}/{letter.kafka_offset}"
             typer.echo(f"[{letter.stage}] {where} {letter.reason} raw={letter.raw[:80]!r}")
+
+
+def crawls(
+    source: str | None = typer.Option(None, help="Only this profile's crawls (its id)."),
+    limit: int = typer.Option(20, min=1, max=MAX_LIMIT, help="At most this many, newest first."),
+    format: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+) -> None:
+    """Show the crawls of site profiles, newest first: pages, comments found and sent, dead
+    letters, HTTP errors by status, retries, suspected bans, and whether each went well."""
+    import csv
+    import json
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy.orm import Session
+
+    from pipeline.config import get_settings
+    from pipeline.store.crawls import select_crawl_runs
+    from pipeline.store.engine import open_store
+    from pipeline.store.models import CrawlRun
+
+    with Session(open_store(get_settings().database_url)) as session:
+        runs = select_crawl_runs(session, source, limit)
+    rows = [{column.name: getattr(run, column.name) for column in run.__table__.columns}
+            for run in runs]
+    if format is Format.json:
+        typer.echo(json.dumps(rows, default=str, ensure_ascii=False, indent=2))
+        return
+    if format is Format.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=[c.name for c in CrawlRun.__table__.columns])
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    table = Table(title=f"{len(runs)} crawls")
+    for column in ("started", "profile", "s", "pages", "found", "sent", "dead", "http errors",
+                   "retries", "bans", "ok"):
+        table.add_column(column)
+    for run in runs:
+        errors = ", ".join(f"{status}×{count}" for status, count in run.http_errors.items())
+        seconds = (run.finished_at - run.started_at).total_seconds()
+        table.add_row(f"{run.started_at:%Y-%m-%d %H:%M:%S}", run.profile_id, f"{seconds:.0f}",
+                      str(run.pages), str(run.items), str(run.new_items), str(run.dead_letters),
+                      errors or "-", str(run.retries), str(run.bans_suspected),
+                      "yes" if run.ok else f"NO ({run.finish_reason})")
+    Console().print(table)

@@ -1,4 +1,4 @@
-"""The crawl operations' own rows: what each site profile's crawls have seen.
+"""The crawl operations' own rows: what each site profile's crawls have seen, and each crawl.
 
 Apart from :mod:`pipeline.store.queries` because the crawlers use it: comments reach the store
 only through Kafka and the job, but what a crawl did is the crawlers' own record, and the
@@ -8,9 +8,12 @@ crawlers import this module and not the alert and dead-letter queries.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.store.models import CrawlState
+from pipeline.store.models import CrawlRun, CrawlState
 
 
 def crawl_seen(session: Session, profile_id: str) -> dict[str, str]:
@@ -25,3 +28,12 @@ def save_crawl_seen(session: Session, profile_id: str, seen: dict[str, str]) -> 
         session.add(CrawlState(profile_id=profile_id, seen=seen))
     else:
         state.seen = seen
+
+
+def select_crawl_runs(session: Session, profile_id: str | None = None, limit: int = 20
+                      ) -> Sequence[CrawlRun]:
+    """The newest crawls first, of one profile or all."""
+    query = select(CrawlRun).order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+    if profile_id is not None:
+        query = query.where(CrawlRun.profile_id == profile_id)
+    return session.scalars(query.limit(limit)).all()

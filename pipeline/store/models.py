@@ -139,3 +139,26 @@ class CrawlState(Base):
     seen: Mapped[dict[str, str]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
                                                  onupdate=_now)
+
+
+class CrawlRun(Base):
+    """One crawl of one profile, as its summary said: what an operator looks at to see whether a
+    source still works (``yuqing crawls``)."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[intpk]
+    profile_id: Mapped[str] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    pages: Mapped[int]
+    items: Mapped[int]  # comments found, known ones included
+    new_items: Mapped[int]  # new or edited: what was sent
+    dead_letters: Mapped[int]
+    undelivered: Mapped[int]
+    # {"500": 3, "429": 1}: responses with an error status, retried ones included
+    http_errors: Mapped[dict[str, int]] = mapped_column(JSON)
+    retries: Mapped[int]
+    bans_suspected: Mapped[int]  # ban statuses and pages matching the profile's ban patterns
+    finish_reason: Mapped[str | None] = mapped_column(String(64))
+    ok: Mapped[bool]

@@ -1,4 +1,5 @@
-"""Crawl state: what each site profile's crawls have seen, for incremental crawling.
+"""Crawl operations: what each site profile's crawls have seen (for incremental crawling), and a
+row per crawl (for crawl health).
 
 Revision ID: 0004
 Revises: 0003
@@ -24,7 +25,28 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("profile_id"),
     )
+    op.create_table(
+        "crawl_runs",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("profile_id", sa.String(length=64), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("pages", sa.Integer(), nullable=False),
+        sa.Column("items", sa.Integer(), nullable=False),
+        sa.Column("new_items", sa.Integer(), nullable=False),
+        sa.Column("dead_letters", sa.Integer(), nullable=False),
+        sa.Column("undelivered", sa.Integer(), nullable=False),
+        sa.Column("http_errors", sa.JSON(), nullable=False),
+        sa.Column("retries", sa.Integer(), nullable=False),
+        sa.Column("bans_suspected", sa.Integer(), nullable=False),
+        sa.Column("finish_reason", sa.String(length=64), nullable=True),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_crawl_runs_profile_id", "crawl_runs", ["profile_id"])
+    op.create_index("ix_crawl_runs_started_at", "crawl_runs", ["started_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("crawl_runs")
     op.drop_table("crawl_state")
