@@ -21,6 +21,7 @@ from scrapy.spiderloader import SpiderLoader
 from sqlalchemy.orm import Session
 
 from crawlers.extensions import ITEM_ERRORS, LOST
+from crawlers.health import update_alerts
 from crawlers.pipelines import PRODUCED, UNDELIVERED, UNDELIVERED_FILE
 from crawlers.profiles import Profile
 from crawlers.settings import scrapy_settings
@@ -95,15 +96,15 @@ def _http_errors(stats: dict[str, Any]) -> dict[str, int]:
 def profile_summary(crawler: Crawler, summary: dict[str, Any]) -> dict[str, Any]:
     """A profile crawl's summary, with what only a profile spider counts: comments found, new
     or edited ones (what was sent), and suspected bans (the profile's ban statuses, and pages
-    that matched its ban patterns)."""
+    that matched its ban patterns), which make the crawl not ok: it read nothing there."""
     assert crawler.stats is not None and isinstance(crawler.spider, ProfileSpider)
     stats, ban = crawler.stats.get_stats(), crawler.spider.profile.ban
     fresh = stats.get(NEW_ITEMS, 0) + stats.get(EDITED_ITEMS, 0)
+    bans = stats.get(BAN_PAGES, 0) + sum(count for status, count in summary["http_errors"].items()
+                                         if int(status) in ban.statuses)
     return summary | {
         "items": fresh + stats.get(KNOWN_ITEMS, 0), "new_items": fresh,
-        "bans_suspected": stats.get(BAN_PAGES, 0) + sum(
-            count for status, count in summary["http_errors"].items()
-            if int(status) in ban.statuses),
+        "bans_suspected": bans, "ok": summary["ok"] and not bans,
         "started_at": _iso(stats.get("start_time")), "finished_at": _iso(stats.get("finish_time"))}
 
 
@@ -112,13 +113,14 @@ def _iso(moment: datetime | None) -> str:
     return (moment or datetime.now(UTC)).replace(tzinfo=UTC).isoformat()
 
 
-def record_run(database_url: str, profile_id: str, summary: dict[str, Any]) -> None:
-    """The crawl's row in the store (``yuqing crawls``)."""
+def record_run(database_url: str, profile: Profile, summary: dict[str, Any]) -> None:
+    """The crawl's row in the store (``yuqing crawls``), and the source's crawl-health alerts
+    brought up to date with it (:mod:`crawlers.health`)."""
     engine = make_engine(database_url)
     try:
         with Session(engine) as session, session.begin():
             session.add(CrawlRun(
-                profile_id=profile_id,
+                profile_id=profile.id,
                 started_at=datetime.fromisoformat(summary["started_at"]),
                 finished_at=datetime.fromisoformat(summary["finished_at"]),
                 pages=summary["pages"], items=summary["items"], new_items=summary["new_items"],
@@ -126,6 +128,8 @@ def record_run(database_url: str, profile_id: str, summary: dict[str, Any]) -> N
                 http_errors=summary["http_errors"], retries=summary["retries"],
                 bans_suspected=summary["bans_suspected"],
                 finish_reason=summary["finish_reason"], ok=summary["ok"]))
+            session.flush()
+            update_alerts(session, profile)
     finally:
         engine.dispose()
 
@@ -196,7 +200,7 @@ def crawl(spider_names: list[str], settings: Settings, profiles: Sequence[Profil
     summary = {name: summarize(crawler, settings) for name, crawler in crawlers.items()}
     for profile in profiles:
         summary[profile.id] = profile_summary(crawlers[profile.id], summary[profile.id])
-        record_run(settings.database_url, profile.id, summary[profile.id])
+        record_run(settings.database_url, profile, summary[profile.id])
     for name, result in summary.items():
         log.info("%s: %d pages, %d comments produced, %d dead letters, %d pages never fetched",
                  name, result["pages"], result["produced"], result["dead_letters"],

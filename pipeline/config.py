@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     # Crawling
     http_timeout_s: float = Field(15.0, gt=0)
     http_retries: int = Field(3, ge=0)
+    profiles_dir: Path | None = Field(
+        None, description="The site profiles (TOML/YAML) `yuqing sources` reads; "
+        "None: profiles/ under data_dir.")
 
     def __init__(self, **values: Any) -> None:
         """Turn pydantic's multi-line report into the one line the CLI shows the operator."""
@@ -211,6 +214,11 @@ class Settings(BaseSettings):
     def artifacts_dir(self) -> Path:
         """Trained models and the corrector's language model."""
         return self.data_dir / "artifacts"
+
+    @property
+    def profiles_path(self) -> Path:
+        """Where the site profiles are."""
+        return self.profiles_dir or self.data_dir / "profiles"
 
     @property
     def cache_dir(self) -> Path:

@@ -1,6 +1,8 @@
-"""``yuqing alerts``, ``yuqing dead-letters`` and ``yuqing crawls``: what operators query."""
+"""``yuqing alerts``, ``dead-letters``, ``crawls`` and ``sources``: what operators query."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
@@ -102,3 +104,63 @@ def crawls(
                       errors or "-", str(run.retries), str(run.bans_suspected),
                       "yes" if run.ok else f"NO ({run.finish_reason})")
     Console().print(table)
+
+
+def sources(
+    profiles: Path | None = typer.Option(
+        None, help="The directory of site profiles (default: YUQING_PROFILES_DIR, else "
+        "DATA_DIR/profiles)."),
+    format: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+) -> None:
+    """Show each site profile and its crawl health: last crawl, last success, when it last
+    yielded something new, the error rate of its last crawls, and open crawl-health alerts
+    (silent: nothing new for longer than its freshness.max_silence; failing: more of its last
+    crawls went wrong than its freshness.max_error_rate). Exits 1 if any source has an open
+    alert."""
+    import csv
+    import json
+    import sys
+
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy.orm import Session
+
+    from crawlers.health import assess
+    from crawlers.profiles import load_profiles
+    from pipeline.config import get_settings
+    from pipeline.store.crawls import open_source_alerts
+    from pipeline.store.engine import open_store
+
+    settings = get_settings()
+    loaded = load_profiles(profiles or settings.profiles_path)
+    with Session(open_store(settings.database_url)) as session:
+        healths = [assess(session, profile) for profile in loaded]
+        alerts = {alert.profile_id: alert for alert in open_source_alerts(session)}
+    rows = [{"id": h.profile_id, "status": h.status, "crawls": h.crawls,
+             "last_crawl_at": h.last_crawl_at, "last_success_at": h.last_success_at,
+             "last_new_at": h.last_new_at,
+             "error_rate": None if h.error_rate is None else round(h.error_rate, 2),
+             "problems": "; ".join(f"{kind}: {why}" for kind, why in h.problems.items())}
+            for h in healths]
+    if format is Format.json:
+        typer.echo(json.dumps(rows, default=str, ensure_ascii=False, indent=2))
+    elif format is Format.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        table = Table(title=f"{len(rows)} sources")
+        for column in ("source", "status", "last crawl", "last success", "last new",
+                       "error rate"):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(row["id"], row["status"], *(
+                f"{row[key]:%Y-%m-%d %H:%M}" if row[key] else "-"
+                for key in ("last_crawl_at", "last_success_at", "last_new_at")),
+                "-" if row["error_rate"] is None else f"{row['error_rate']:.0%}")
+        Console().print(table)
+        for row in rows:
+            if row["problems"]:
+                typer.echo(f"yuqing: {row['id']}: {row['problems']}", err=True)
+    if alerts:
+        raise typer.Exit(1)

@@ -1,4 +1,5 @@
-"""The crawl operations' own rows: what each site profile's crawls have seen, and each crawl.
+"""The crawl operations' own rows: what each site profile's crawls have seen, each crawl, and
+crawl-health alerts.
 
 Apart from :mod:`pipeline.store.queries` because the crawlers use it: comments reach the store
 only through Kafka and the job, but what a crawl did is the crawlers' own record, and the
@@ -9,11 +10,12 @@ crawlers import this module and not the alert and dead-letter queries.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipeline.store.models import CrawlRun, CrawlState
+from pipeline.store.models import CrawlRun, CrawlState, SourceAlert
 
 
 def crawl_seen(session: Session, profile_id: str) -> dict[str, str]:
@@ -37,3 +39,21 @@ def select_crawl_runs(session: Session, profile_id: str | None = None, limit: in
     if profile_id is not None:
         query = query.where(CrawlRun.profile_id == profile_id)
     return session.scalars(query.limit(limit)).all()
+
+
+def last_new_at(session: Session, profile_id: str) -> datetime | None:
+    """When a crawl of the profile that sent something new or edited last ended."""
+    return session.scalar(select(func.max(CrawlRun.finished_at)).where(
+        CrawlRun.profile_id == profile_id, CrawlRun.new_items > 0))
+
+
+def first_crawl_at(session: Session, profile_id: str) -> datetime | None:
+    return session.scalar(select(func.min(CrawlRun.started_at)).where(
+        CrawlRun.profile_id == profile_id))
+
+
+def open_source_alerts(session: Session, profile_id: str | None = None) -> Sequence[SourceAlert]:
+    query = select(SourceAlert).where(SourceAlert.resolved_at.is_(None))
+    if profile_id is not None:
+        query = query.where(SourceAlert.profile_id == profile_id)
+    return session.scalars(query.order_by(SourceAlert.raised_at)).all()

@@ -162,3 +162,17 @@ class CrawlRun(Base):
     bans_suspected: Mapped[int]  # ban statuses and pages matching the profile's ban patterns
     finish_reason: Mapped[str | None] = mapped_column(String(64))
     ok: Mapped[bool]
+
+
+class SourceAlert(Base):
+    """A crawl-health alert: a source that went silent (nothing new for longer than its profile
+    allows) or whose crawls keep failing. Open until a crawl shows the source healthy again."""
+
+    __tablename__ = "source_alerts"
+
+    id: Mapped[intpk]
+    profile_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # silent | failing
+    detail: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,17 +1,24 @@
 """Crawl health: every profile crawl is a row in the store, and `yuqing crawls` shows it, with
-the HTTP errors by status and the suspected bans of a source that fails (500s, a captcha wall)."""
+the HTTP errors by status and the suspected bans of a source that fails (500s, a captcha wall);
+a source that keeps failing or goes silent raises one crawl-health alert, which `yuqing sources`
+shows, until a crawl shows it healthy again."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from devkit.demosite.comments import platform_comments
 from devkit.demosite.server import DemoSite
 from pipeline.config import Settings
+from pipeline.store.engine import make_engine
+from pipeline.store.models import SourceAlert
 from tests.crawlers.command import yuqing
 from tests.utils.paths import REPO_ROOT
 
@@ -22,7 +29,9 @@ PROFILE = REPO_ROOT / "devkit" / "demosite" / "profiles" / "demo-weibo.yaml"
 
 @pytest.fixture
 def site() -> Iterator[DemoSite]:
-    with DemoSite(platform_comments()) as running:
+    """Live: the silence test publishes more later."""
+    comments = platform_comments()
+    with DemoSite(comments, initial=len(comments) // 2) as running:
         yield running
 
 
@@ -65,3 +74,42 @@ def test_each_crawl_is_a_row_and_a_failing_source_shows_why(
     table = yuqing(settings, "crawls", "--source", "demo-weibo", "--limit", "2",
                    extra_env={"COLUMNS": "160"})
     assert "500×4" in table.stdout and "2 crawls" in table.stdout
+
+
+def _source_alerts(settings: Settings) -> list[tuple[str, str, bool]]:
+    with Session(make_engine(settings.database_url)) as session:
+        return [(alert.profile_id, alert.kind, alert.resolved_at is None)
+                for alert in session.scalars(select(SourceAlert).order_by(SourceAlert.id))]
+
+
+def test_a_failing_source_raises_one_alert_and_yuqing_sources_shows_it(
+        settings: Settings, site: DemoSite, profile: Path) -> None:
+    assert yuqing(settings, "crawl", "--profile", str(profile)).returncode == 0
+    site.fail("/m/api", 500)
+    for _ in range(2):
+        assert yuqing(settings, "crawl", "--profile", str(profile)).returncode == 1
+
+    shown = yuqing(settings, "sources", "--profiles", str(profile.parent))
+    assert shown.returncode == 1
+    assert "demo-weibo: failing: 2 of its last 3 crawls went wrong" in shown.stderr
+    assert _source_alerts(settings) == [("demo-weibo", "failing", True)]  # raised once
+
+    site.recover()
+    for _ in range(3):  # 2 of the last 5 wrong: below the profile's 50 %
+        assert yuqing(settings, "crawl", "--profile", str(profile)).returncode == 0
+    assert _source_alerts(settings) == [("demo-weibo", "failing", False)]
+    assert yuqing(settings, "sources", "--profiles", str(profile.parent)).returncode == 0
+
+
+def test_a_source_with_nothing_new_for_too_long_is_silent_until_it_yields_again(
+        settings: Settings, site: DemoSite, profile: Path) -> None:
+    profile.write_text(profile.read_text().replace("max_silence: 2h", "max_silence: 4s"))
+    assert yuqing(settings, "crawl", "--profile", str(profile)).returncode == 0
+    time.sleep(4.5)
+    for _ in range(2):  # nothing new, twice: one alert
+        assert yuqing(settings, "crawl", "--profile", str(profile)).returncode == 0
+    assert _source_alerts(settings) == [("demo-weibo", "silent", True)]
+
+    site.publish(3, source="demo-weibo")
+    assert yuqing(settings, "crawl", "--profile", str(profile)).returncode == 0
+    assert _source_alerts(settings) == [("demo-weibo", "silent", False)]

@@ -1,5 +1,5 @@
-"""Crawl operations: what each site profile's crawls have seen (for incremental crawling), and a
-row per crawl (for crawl health).
+"""Crawl operations: what each site profile's crawls have seen (for incremental crawling), a row
+per crawl, and crawl-health alerts (for crawl health).
 
 Revision ID: 0004
 Revises: 0003
@@ -45,8 +45,20 @@ def upgrade() -> None:
     )
     op.create_index("ix_crawl_runs_profile_id", "crawl_runs", ["profile_id"])
     op.create_index("ix_crawl_runs_started_at", "crawl_runs", ["started_at"])
+    op.create_table(
+        "source_alerts",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("profile_id", sa.String(length=64), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("raised_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_source_alerts_profile_id", "source_alerts", ["profile_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("source_alerts")
     op.drop_table("crawl_runs")
     op.drop_table("crawl_state")
