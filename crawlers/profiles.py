@@ -304,6 +304,15 @@ class Profile(_Strict):
                 raise ValueError(f"{key}: not a valid {kind} expression {expression!r}: "
                                  f"{str(error).splitlines()[0]}") from None
 
+    def check_secrets(self) -> None:
+        """Reads every header and cookie secret once, so that an unset variable or an unreadable
+        file stops the crawl before it starts, in one line, rather than failing every request."""
+        for name, secret in {**self.secret_headers, **self.cookies}.items():
+            try:
+                secret.read()
+            except ProfileError as error:
+                raise ProfileError(f"profile {self.id}: {name}: {error}") from None
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)

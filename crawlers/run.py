@@ -175,6 +175,8 @@ def crawl(spider_names: list[str], settings: Settings, profiles: Sequence[Profil
     the store is unreachable or not migrated (their crawls keep what they have seen there).
     """
     check_broker(settings)
+    for profile in profiles:
+        profile.check_secrets()
     if profiles:  # their crawls keep what they have seen in the store
         engine = make_engine(settings.database_url)
         try:

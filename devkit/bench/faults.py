@@ -27,9 +27,7 @@ import logging
 import random
 import re
 import secrets
-import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -40,6 +38,7 @@ from kafka import KafkaAdminClient, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from devkit.bench.reference import Audit, Oracle, Reference, audit, reference
+from devkit.bench.workdir import BenchDir
 from devkit.child import Child
 from devkit.demosite.comments import demo_comments
 from devkit.demosite.server import DemoSite
@@ -678,19 +677,12 @@ def run(settings: Settings, rows: Sequence[str] = ROWS, sizes: Sizes | None = No
     if unknown := sorted(set(rows) - set(ROWS)):
         raise FaultBenchError(f"unknown rows {unknown}; known: {list(ROWS)}")
     began = time.monotonic()
-    work_dir = Path(tempfile.mkdtemp(prefix="yuqing-faults-"))
-    passed = False
-    try:
-        log.info("starting Apache Kafka for the fault bench (work dir %s)", work_dir)
-        with KafkaServer(work_dir / "kafka", libs_dir(settings.data_dir)) as kafka:
-            reports = run_rows(settings, rows, sizes, work_dir, kafka)
-        passed = all(report.ok for report in reports)
-    finally:
-        if passed:
-            shutil.rmtree(work_dir, ignore_errors=True)
-        else:
-            log.warning("logs of every process kept in %s", work_dir)
-    return {"ok": passed, "seconds": round(time.monotonic() - began, 1),
+    with BenchDir("yuqing-faults-") as work:
+        log.info("starting Apache Kafka for the fault bench (work dir %s)", work.path)
+        with KafkaServer(work.path / "kafka", libs_dir(settings.data_dir)) as kafka:
+            reports = run_rows(settings, rows, sizes, work.path, kafka)
+        work.passed = all(report.ok for report in reports)
+    return {"ok": work.passed, "seconds": round(time.monotonic() - began, 1),
             "sizes": asdict(sizes), "rows": {r.row: r.figures() for r in reports}}
 
 

@@ -29,11 +29,9 @@ import json
 import logging
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import typing
@@ -47,6 +45,7 @@ import numpy as np
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.transforms.external import ExternalTransform, NamedTupleBasedPayloadBuilder
 
+from devkit.bench.workdir import BenchDir
 from devkit.child import child_env
 from pipeline.broker import die_with_parent_hook, free_port, wait_for_port
 from pipeline.config import Settings
@@ -225,31 +224,25 @@ def run(settings: Settings, sources: Sequence[str] = SOURCES, messages: int = 10
     jar = kafka_io_jar(settings.data_dir)
     if not jar.is_file():
         raise KafkaReadBenchError(f"{jar} is missing: build it with `make kafka-io-jar`")
-    work_dir = Path(tempfile.mkdtemp(prefix="yuqing-kafka-read-"))
-    passed = False
-    try:
-        with KafkaServer(work_dir / "kafka", libs_dir(settings.data_dir)) as kafka:
+    with BenchDir("yuqing-kafka-read-") as work:
+        with KafkaServer(work.path / "kafka", libs_dir(settings.data_dir)) as kafka:
             topic = f"kafka-read-{secrets.token_hex(3)}"
             broker = settings.model_copy(update={
                 "kafka_bootstrap": kafka.bootstrap, "topic_comments": topic,
                 "topic_dead_letters": f"{topic}.dead"})
             ensure_topics(broker)
             _produce(broker, topic, messages)
-            service, expansion = _expansion_service(jar, work_dir / "expansion.log")
+            service, expansion = _expansion_service(jar, work.path / "expansion.log")
             try:
                 figures = [measure(broker, source, topic, messages, expansion,
-                                   work_dir / f"{source}.log", timeout_s) for source in sources]
+                                   work.path / f"{source}.log", timeout_s)
+                           for source in sources]
             finally:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(service.pid, signal.SIGKILL)
                 service.wait()
-        passed = all(figure.read == messages for figure in figures)
-    finally:
-        if passed:
-            shutil.rmtree(work_dir, ignore_errors=True)
-        else:
-            log.warning("logs kept in %s", work_dir)
-    return {"ok": passed, "messages": messages, "partitions": settings.topic_partitions,
+        work.passed = all(figure.read == messages for figure in figures)
+    return {"ok": work.passed, "messages": messages, "partitions": settings.topic_partitions,
             "readers": {f.source: asdict(f) | {"per_second": round(f.per_second, 1),
                                               "steady_per_second": round(f.steady_per_second, 1)}
                         for f in figures}}

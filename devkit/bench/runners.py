@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -26,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from devkit.bench.faults import committed_offsets
 from devkit.bench.reference import expected_alerts
+from devkit.bench.workdir import BenchDir
 from devkit.child import Child
 from devkit.hostile import cycled_records, produce_records
 from pipeline.config import Settings
@@ -111,21 +110,14 @@ def run(settings: Settings, runners: Sequence[str] = SHORT_NAMES, comments: int 
     """Every runner asked for, one after the other, on one Apache Kafka broker of its own."""
     if unknown := sorted(set(runners) - set(SHORT_NAMES)):
         raise RunnerBenchError(f"unknown runners {unknown}; known: {list(SHORT_NAMES)}")
-    work_dir = Path(tempfile.mkdtemp(prefix="yuqing-runners-"))
     began = time.monotonic()
-    passed = False
-    try:
-        with KafkaServer(work_dir / "kafka", libs_dir(settings.data_dir)) as kafka:
+    with BenchDir("yuqing-runners-") as work:
+        with KafkaServer(work.path / "kafka", libs_dir(settings.data_dir)) as kafka:
             broker = settings.model_copy(update={"kafka_bootstrap": kafka.bootstrap})
-            figures = [measure(broker, runner, comments, work_dir, timeout_s)
+            figures = [measure(broker, runner, comments, work.path, timeout_s)
                        for runner in runners]
-        passed = all(figure.alerts_match for figure in figures)
-    finally:
-        if passed:
-            shutil.rmtree(work_dir, ignore_errors=True)
-        else:
-            log.warning("logs of every job kept in %s", work_dir)
-    return {"ok": passed, "seconds": round(time.monotonic() - began, 1), "comments": comments,
+        work.passed = all(figure.alerts_match for figure in figures)
+    return {"ok": work.passed, "seconds": round(time.monotonic() - began, 1), "comments": comments,
             "runners": {f.runner: asdict(f) | {"per_second": round(f.per_second, 1),
                                               "steady_per_second": round(f.steady_per_second, 1)}
                         for f in figures}}

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -28,7 +29,6 @@ def bench_score(
     text_stage_per_s. The last line is one JSON object with comments_per_s, device and
     batch_size.
     """
-    import json
 
     from devkit.bench.score import bench_score as run_bench
     from models.predict import settings_for
@@ -52,7 +52,6 @@ def bench_text(
     The last line is one JSON object with f1, precision, recall, fpr, sentences_per_s and the
     baseline figures.
     """
-    import json
 
     from devkit.bench.text import run as run_bench
     from pipeline.config import get_settings
@@ -95,7 +94,6 @@ def bench_faults(
     then one JSON object. Exits 1 if any row lost or duplicated anything, left offsets
     uncommitted, or the job did not survive.
     """
-    import json
 
     from devkit.bench.faults import ROWS, Sizes, table
     from devkit.bench.faults import run as run_bench
@@ -105,10 +103,7 @@ def bench_faults(
     result = run_bench(get_settings(), rows, Sizes(comments=comments, kills=kills,
                                                   outage_s=outage_s, broker_kills=broker_kills,
                                                   hostile=hostile, seed=seed))
-    typer.echo(table(result))
-    typer.echo(json.dumps(result, ensure_ascii=False))
-    if not result["ok"]:
-        raise typer.Exit(1)
+    _report(result, table(result))
 
 
 class RunnerName(StrEnum):
@@ -135,7 +130,6 @@ def bench_runners(
     stderr; stdout gets the Markdown table, then one JSON object. Exits 1 if a runner stored
     other alerts than the reference.
     """
-    import json
 
     from devkit.bench.runners import run as run_bench
     from devkit.bench.runners import table
@@ -143,10 +137,7 @@ def bench_runners(
 
     names = [name.value for name in runner] if runner else [name.value for name in RunnerName]
     result = run_bench(get_settings(), names, comments)
-    typer.echo(table(result))
-    typer.echo(json.dumps(result, ensure_ascii=False))
-    if not result["ok"]:
-        raise typer.Exit(1)
+    _report(result, table(result))
 
 
 @app.command("kafka-read")
@@ -165,14 +156,19 @@ def bench_kafka_read(
     at the default size on 2 cores. Stdout gets the Markdown table, then one JSON object.
     Exits 1 if a reader did not read every message.
     """
-    import json
 
     from devkit.bench.kafka_read import SOURCES, table
     from devkit.bench.kafka_read import run as run_bench
     from pipeline.config import get_settings
 
     result = run_bench(get_settings(), reader or list(SOURCES), messages)
-    typer.echo(table(result))
+    _report(result, table(result))
+
+
+def _report(result: dict[str, Any], table: str) -> None:
+    """A pass/fail bench's output: the Markdown table, then the whole result as one JSON object;
+    exit status 1 unless it passed."""
+    typer.echo(table)
     typer.echo(json.dumps(result, ensure_ascii=False))
     if not result["ok"]:
         raise typer.Exit(1)
