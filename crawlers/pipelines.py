@@ -27,6 +27,7 @@ from typing import Any, Self, TextIO
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
+from scrapy.signalmanager import SignalManager
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.threads import deferToThread
@@ -41,6 +42,11 @@ log = logging.getLogger(__name__)
 PRODUCED = "yuqing/produced"
 UNDELIVERED = "yuqing/undelivered"
 UNDELIVERED_FILE = "yuqing/undelivered_file"
+
+comment_delivered = object()
+"""Signal: Kafka acknowledged the message of comment ``comment_id`` (the comment, or its dead
+letter). Sent on the producer's thread, as the acknowledgement arrives: receivers must be
+thread-safe and quick (:class:`crawlers.spiders.profile.ProfileSpider` queues the id)."""
 
 
 def item_payload(item: Any) -> dict[str, Any]:
@@ -64,9 +70,11 @@ class KafkaPipeline:
     item, so a missing or unreachable broker fails the spider loudly in ``open_spider`` instead.
     """
 
-    def __init__(self, settings: Settings, stats: StatsCollector, spider: str) -> None:
+    def __init__(self, settings: Settings, stats: StatsCollector, spider: str,
+                 signals: SignalManager | None = None) -> None:
         self.settings = settings
         self.stats = stats
+        self.signals = signals
         self.undelivered_path: Path = (settings.data_dir / "undelivered"
                                        / f"{spider}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.jsonl")
         self.outbox: Outbox | None = None
@@ -79,7 +87,7 @@ class KafkaPipeline:
         # A profile spider's name is its profile's id (the class is shared by every profile).
         name = crawler.spider.name if crawler.spider else crawler.spidercls.name
         return cls(crawler.settings.get("YUQING_SETTINGS") or get_settings(), crawler.stats,
-                   name)
+                   name, crawler.signals)
 
     def open_spider(self) -> None:
         self.outbox = Outbox(self.settings,
@@ -124,6 +132,13 @@ class KafkaPipeline:
     def _delivered(self, message: Message) -> None:
         with self._lock:
             self.stats.inc_value(f"{PRODUCED}/{message.topic}")
+        if self.signals is None:
+            return
+        comment_id = (message.key.decode("utf-8") if message.topic == self.settings.topic_comments
+                      and message.key is not None
+                      else json.loads(message.value).get("record_id"))
+        if comment_id is not None:
+            self.signals.send_catch_log(comment_delivered, comment_id=comment_id)
 
     def _not_delivered(self, message: Message, error: str) -> None:
         log.debug("not delivered to %s: %r (%s)", message.topic, message.key, error)

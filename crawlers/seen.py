@@ -6,20 +6,15 @@ all. Each comment id is kept with a hash of its text (an edit changes the hash),
 the ``new_items.seen_ids`` most recently seen ids: a source never sends the same comment years
 apart.
 
-The state is saved when a crawl ends with every message delivered to Kafka. A crawl that could
-not deliver saves nothing, so the next one fetches and sends the same comments again (the store
-keeps one alert per comment id).
+A comment counts as seen for later crawls only once Kafka acknowledged it (:meth:`confirm`): one
+that was not delivered, or whose acknowledgement had not arrived when the crawl was killed, is
+new again to the next crawl, which sends it again (the store keeps one alert per comment id).
 """
 
 from __future__ import annotations
 
 import hashlib
 from enum import StrEnum
-
-from sqlalchemy.orm import Session
-
-from pipeline.store.crawls import crawl_seen, save_crawl_seen
-from pipeline.store.engine import make_engine
 
 
 class Seen(StrEnum):
@@ -33,29 +28,36 @@ def _text_hash(text: str | None) -> str:
 
 
 class SeenComments:
-    """One profile's seen comments for one crawl: read at its start, saved at its end."""
+    """One profile's seen comments during one crawl, starting from what earlier crawls kept."""
 
-    def __init__(self, database_url: str, profile_id: str, window: int) -> None:
-        self._database_url, self._profile_id, self._window = database_url, profile_id, window
-        with Session(make_engine(database_url)) as session:
-            self._seen = crawl_seen(session, profile_id)
-        self.new = self.edited = 0
+    def __init__(self, kept: dict[str, str], window: int) -> None:
+        self._window = window
+        self._kept = dict(kept)  # what later crawls may take as seen
+        self._met = dict(kept)  # what this crawl met, acknowledged or not
+        self.changed = False
 
     def check(self, comment_id: str, text: str | None) -> Seen:
         """Whether the comment is new, edited or known, remembering it as it is now."""
         digest = _text_hash(text)
-        before = self._seen.pop(comment_id, None)  # re-inserted: most recently seen last
-        self._seen[comment_id] = digest
+        before = self._met.pop(comment_id, None)  # re-inserted: most recently seen last
+        self._met[comment_id] = digest
         if before is None:
-            self.new += 1
             return Seen.NEW
         if before != digest:
-            self.edited += 1
             return Seen.EDITED
+        self._keep(comment_id, digest)  # nothing to send: seen now, for the window's order
         return Seen.KNOWN
 
-    def save(self) -> None:
-        """Keeps the ``window`` most recently seen ids."""
-        newest = dict(list(self._seen.items())[-self._window:])
-        with Session(make_engine(self._database_url)) as session, session.begin():
-            save_crawl_seen(session, self._profile_id, newest)
+    def confirm(self, comment_id: str) -> None:
+        """Kafka acknowledged the comment (or its dead letter) as this crawl met it."""
+        if (digest := self._met.get(comment_id)) is not None:
+            self._keep(comment_id, digest)
+
+    def _keep(self, comment_id: str, digest: str) -> None:
+        self._kept.pop(comment_id, None)
+        self._kept[comment_id] = digest
+        self.changed = True
+
+    def kept(self) -> dict[str, str]:
+        """The ``window`` most recently seen ids that later crawls may skip."""
+        return dict(list(self._kept.items())[-self._window:])

@@ -6,11 +6,17 @@ field, page, offset or cursor paging) and RSS/Atom feeds (feedparser reads every
 are read here, in the profile's time zone and relative to the crawl (``3分钟前``, ``昨天 12:30``),
 because only the crawler knows when and where the page said them; a date it cannot read keeps
 the comment, without a date, and is counted and logged with the text it could not read.
+
+What the crawl has seen and where its paging got to (:mod:`crawlers.seen`,
+:mod:`crawlers.frontier`) are saved to the store every :data:`SAVE_INTERVAL_S` seconds as Kafka
+acknowledges comments, and when the spider closes: a crawl killed halfway costs the next one at
+most the comments acknowledged in its last second, sent again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,15 +28,21 @@ from parsel import Selector
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+from twisted.internet.task import LoopingCall
 from w3lib.url import add_or_replace_parameter
 
 from crawlers.dates import parse_published
+from crawlers.frontier import Frontier, ResumePoint, points_to_resume
 from crawlers.items import CommentItem
-from crawlers.pipelines import UNDELIVERED
+from crawlers.pipelines import comment_delivered, item_payload
 from crawlers.profiles import Kind, Profile, load_profile
 from crawlers.seen import Seen, SeenComments
 from pipeline.config import Settings
 from pipeline.records import make_id
+from pipeline.store.crawls import crawl_resume, crawl_seen, save_crawl_state
+from pipeline.store.engine import make_engine
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +53,29 @@ NEW_ITEMS = "yuqing/new_items"
 EDITED_ITEMS = "yuqing/edited_items"
 KNOWN_ITEMS = "yuqing/known_items"
 BAN_PAGES = "yuqing/ban_pages"
+RESUMED_PAGES = "yuqing/resumed_pages"
 _SEEN_STATS = {Seen.NEW: NEW_ITEMS, Seen.EDITED: EDITED_ITEMS, Seen.KNOWN: KNOWN_ITEMS}
+SAVE_INTERVAL_S = 1.0
 
 
 class ProfileSpider(Spider):
     """Crawls what one profile describes; ``profile`` is the profile or its file's path."""
 
     name = "profile"
-    seen: SeenComments  # set in from_crawler, which has the operator's settings
+    # Set in from_crawler, which has the operator's settings.
+    seen: SeenComments
+    frontier: Frontier
+    _store: Engine
+    _resume: list[ResumePoint]
 
     def __init__(self, profile: Profile | str | Path, **kwargs: Any) -> None:
         loaded = profile if isinstance(profile, Profile) else load_profile(Path(profile))
         super().__init__(name=loaded.id, **kwargs)
         self.profile = loaded
         self.crawled_at = datetime.now(UTC)
+        self._acknowledged: deque[str] = deque()  # appended on the producer's thread
+        self._saved_points: list[ResumePoint] = []
+        self._saver: LoopingCall | None = None  # made once the crawl has installed its reactor
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -68,21 +89,57 @@ class ProfileSpider(Spider):
             "ROBOTSTXT_OBEY": politeness.robots_txt,
         }, priority="spider")
         settings: Settings = crawler.settings["YUQING_SETTINGS"]
-        spider.seen = SeenComments(settings.database_url, spider.profile.id,
-                                   spider.profile.new_items.seen_ids)
-        crawler.signals.connect(spider._remember, signal=signals.spider_closed)
+        spider._store = make_engine(settings.database_url)
+        profile = spider.profile
+        with Session(spider._store) as session:
+            spider.seen = SeenComments(crawl_seen(session, profile.id),
+                                       profile.new_items.seen_ids)
+            spider._resume = points_to_resume(crawl_resume(session, profile.id),
+                                              set(profile.urls()), profile.id)
+        spider.frontier = Frontier()
+        for point in spider._resume:  # kept by every save until the crawl reaches them
+            spider.frontier.requested(spider._resumed_chain(point), point)
+        crawler.signals.connect(spider._delivered, signal=comment_delivered)
+        crawler.signals.connect(spider._dropped, signal=signals.request_dropped)
+        crawler.signals.connect(spider._opened, signal=signals.spider_opened)
+        crawler.signals.connect(spider._closed, signal=signals.spider_closed)
         return spider
 
-    def _remember(self) -> None:
-        """Saves what this crawl saw unless a message was not delivered (see crawlers.seen);
-        the item pipelines have flushed to Kafka by the time the spider closes."""
-        assert self.crawler.stats is not None
-        stats = self.crawler.stats.get_stats()
-        if any(key.startswith(UNDELIVERED) and count for key, count in stats.items()):
-            log.warning("%s: messages were not delivered; what this crawl saw is not saved, so "
-                        "the next crawl sends them again", self.profile.id)
+    def _delivered(self, comment_id: str) -> None:
+        """On the producer's thread: only queued, for :meth:`_save` on the reactor's."""
+        self._acknowledged.append(comment_id)
+
+    def _opened(self) -> None:
+        self._saver = LoopingCall(self._save)
+        self._saver.start(SAVE_INTERVAL_S, now=False)
+
+    def _closed(self) -> None:
+        """The final save: the item pipelines have flushed to Kafka by the time the spider
+        closes, so every acknowledgement has arrived."""
+        if self._saver is not None and self._saver.running:
+            self._saver.stop()
+        try:
+            self._save()
+        finally:
+            self._store.dispose()
+
+    def _save(self) -> None:
+        """Takes in the acknowledgements that arrived, and saves what changed."""
+        while self._acknowledged:
+            comment_id = self._acknowledged.popleft()
+            self.seen.confirm(comment_id)
+            self.frontier.confirmed(comment_id)
+        points = self.frontier.resume_points()
+        if not self.seen.changed and points == self._saved_points:
             return
-        self.seen.save()
+        with Session(self._store) as session, session.begin():
+            save_crawl_state(session, self.profile.id, self.seen.kept(),
+                             [point.to_json() for point in points])
+        self.seen.changed, self._saved_points = False, points
+
+    def _dropped(self, request: Request) -> None:
+        if "chain" in request.cb_kwargs:
+            self.frontier.dropped(request.cb_kwargs["chain"], request.cb_kwargs["page"])
 
     async def start(self) -> AsyncIterator[Request]:
         for url in self.profile.urls():
@@ -91,6 +148,17 @@ class ProfileSpider(Spider):
                               callback=self.parse_listing, cb_kwargs={"page": 0})
             else:
                 yield self._request(self._sized(url), page=0, first_url=url)
+        for point in self._resume:
+            log.info("%s: resuming at page %d of %s, where an earlier crawl stopped",
+                     self.profile.id, point.page, point.first_url)
+            assert self.crawler.stats is not None
+            self.crawler.stats.inc_value(RESUMED_PAGES)
+            yield self._request(point.url, point.page, point.first_url,
+                                chain=self._resumed_chain(point), tries=point.tries)
+
+    @staticmethod
+    def _resumed_chain(point: ResumePoint) -> str:
+        return f"{point.first_url} (resumed at page {point.page})"
 
     def parse_listing(self, response: Response, **kwargs: Any) -> Iterator[Request]:
         """An index page: each linked page is crawled as a start page, then the next index
@@ -122,16 +190,23 @@ class ProfileSpider(Spider):
     def _cookies(self) -> dict[str, str]:
         return {name: secret.read() for name, secret in self.profile.cookies.items()}
 
-    def _request(self, url: str, page: int, first_url: str) -> Request:
+    def _request(self, url: str, page: int, first_url: str, chain: str | None = None,
+                 tries: int = 0) -> Request:
+        """A page of the paging chain ``chain`` (by default, the one ``first_url`` starts)."""
+        chain = chain or first_url
+        self.frontier.requested(chain, ResumePoint(url, page, first_url, tries))
         return Request(url, headers=self._headers(), cookies=self._cookies(),
-                       callback=self.parse, cb_kwargs={"page": page, "first_url": first_url})
+                       callback=self.parse,
+                       cb_kwargs={"page": page, "first_url": first_url, "chain": chain})
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[CommentItem | Request]:
-        page, first_url = kwargs["page"], kwargs["first_url"]
+        page, first_url, chain = kwargs["page"], kwargs["first_url"], kwargs["chain"]
         if isinstance(response, TextResponse) and self._walled(response):
             return
         if self.profile.kind is Kind.RSS:
-            yield from self._feed_items(response)
+            fresh = self._fresh(self._feed_items(response))
+            self._parsed(chain, page, fresh)
+            yield from fresh
             return
         if not isinstance(response, TextResponse):
             raise ValueError(f"{response.url}: not a text response "
@@ -139,6 +214,7 @@ class ProfileSpider(Spider):
         document: Any = response.json() if self.profile.kind is Kind.JSON else response
         found = [self._item(response, node) for node in self._nodes(document)]
         fresh = self._fresh(found)
+        self._parsed(chain, page, fresh)
         yield from fresh
         assert self.crawler.stats is not None
         if not found:
@@ -149,7 +225,13 @@ class ProfileSpider(Spider):
                          and page + 1 >= self.profile.new_items.recrawl_pages)
         if not reached_known and (
                 following := self._next_url(response, document, page, first_url, bool(found))):
-            yield self._request(following, page + 1, first_url)
+            yield self._request(following, page + 1, first_url, chain)
+
+    def _parsed(self, chain: str, page: int, fresh: list[CommentItem]) -> None:
+        """The page is done once Kafka acknowledged each comment it sends (an item without an
+        id becomes a dead letter without one, and is not waited for)."""
+        ids = {comment_id for item in fresh if (comment_id := item_payload(item)["id"])}
+        self.frontier.parsed(chain, page, ids)
 
     def _fresh(self, items: list[CommentItem]) -> list[CommentItem]:
         """The new and edited comments among ``items``; every one is counted."""
@@ -208,7 +290,7 @@ class ProfileSpider(Spider):
             published_at=self._published(self._field(node, "published_at"), response.url),
         )
 
-    def _feed_items(self, response: Response) -> Iterator[CommentItem]:
+    def _feed_items(self, response: Response) -> list[CommentItem]:
         feed = feedparser.parse(response.body)
         if feed.bozo and not feed.entries:
             raise ValueError(f"{response.url}: not a feed: {feed.bozo_exception}")
@@ -224,7 +306,7 @@ class ProfileSpider(Spider):
                 published_at=self._published(entry.get("published") or entry.get("updated"),
                                              response.url),
             ))
-        yield from self._fresh(items)
+        return items
 
     def _published(self, raw: str | None, url: str) -> str | None:
         parsed = parse_published(raw, self.crawled_at, self.profile.zone)

@@ -137,8 +137,23 @@ class CrawlState(Base):
     profile_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     # {comment id: text hash}, oldest first: JSON keeps the order, which bounds the window.
     seen: Mapped[dict[str, str]] = mapped_column(JSON)
+    # Where paging stopped before it reached known comments (a crawl killed, or a page lost):
+    # [{"url", "page", "first_url", "tries"}], crawled again by the next crawl.
+    resume: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
                                                  onupdate=_now)
+
+
+class ScheduledCrawl(Base):
+    """A profile's job in the crawl scheduler: APScheduler's ``SQLAlchemyJobStore`` keeps its
+    trigger and next run time here (the table layout is APScheduler's own; our migrations create
+    it so that one tool owns the schema)."""
+
+    __tablename__ = "scheduled_crawls"
+
+    id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class CrawlRun(Base):

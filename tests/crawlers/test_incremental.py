@@ -1,20 +1,28 @@
 """Incremental crawls against the live demo site: a second crawl of an unchanged source sends
 nothing and stops at the first page of known comments; comments the site publishes later are
 sent by the next crawl, once each; a crawl that could not deliver to Kafka keeps nothing, so the
-next one sends its comments again."""
+next one sends its comments again; a crawl killed halfway is resumed by the next one."""
 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
+from devkit.child import child_env
 from devkit.demosite.comments import platform_comments
 from devkit.demosite.server import DemoSite
 from pipeline.config import Settings
 from pipeline.records import parse_record
+from pipeline.store.crawls import crawl_resume
+from pipeline.store.engine import make_engine
 from tests.crawlers.command import yuqing
 from tests.crawlers.topics import read_topic
 from tests.utils.paths import REPO_ROOT
@@ -32,10 +40,20 @@ def site() -> Iterator[DemoSite]:
         yield running
 
 
-def _crawl(settings: Settings, site: DemoSite, name: str, tmp_path: Path) -> dict[str, object]:
-    profile = tmp_path / name
-    profile.write_text((PROFILES / name).read_text().replace(
-        "http://127.0.0.1:8080", f"http://127.0.0.1:{site.port}"))
+def _profile(site: DemoSite, name: str, tmp_path: Path, *edits: tuple[str, str]) -> Path:
+    """A demo profile pointed at ``site``, with ``edits`` (old, new) made to its text."""
+    text = (PROFILES / name).read_text().replace("http://127.0.0.1:8080", site.base_url)
+    for old, new in edits:
+        assert old in text, f"{name} has no {old!r}"
+        text = text.replace(old, new)
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _crawl(settings: Settings, site: DemoSite, name: str, tmp_path: Path,
+           *edits: tuple[str, str]) -> dict[str, object]:
+    profile = _profile(site, name, tmp_path, *edits)
     done = yuqing(settings, "crawl", "--profile", str(profile))
     assert done.returncode == 0, done.stderr[-3000:]
     (summary,) = json.loads(done.stdout).values()
@@ -96,3 +114,54 @@ def test_profiles_are_not_crawled_into_a_store_without_the_schema(
 
     assert done.returncode == 1
     assert done.stderr.strip().endswith("has no Yuqing tables: run `yuqing db upgrade`")
+
+
+def test_a_crawl_killed_halfway_is_resumed_by_the_next(settings: Settings, tmp_path: Path) -> None:
+    """Killed (SIGKILL, as the kernel's OOM killer or a lost machine would) once it is a few
+    pages in, the crawl has saved what Kafka acknowledged and where its paging got to. The next
+    crawl finds the first pages known, as they are, and would stop there; it reads on from where
+    the killed one stopped, so every comment reaches Kafka. Sent twice are at most the comments
+    acknowledged after the last save, which comes every second."""
+    comments = platform_comments()
+    small_pages = ("size: 100", "size: 10")
+    with DemoSite(comments, delay_s=0.2) as site:
+        shown = {c.record_id for c in site.published("demo-weibo")}
+        profile = _profile(site, "demo-weibo.yaml", tmp_path, small_pages)
+        killed = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "crawl", "--profile", str(profile)],
+            env=child_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            resume_page = _wait_for_resume_point(settings, "demo-weibo", beyond=5, within_s=60)
+            killed.send_signal(signal.SIGKILL)
+        finally:
+            killed.kill()
+            killed.wait()
+        first = _sent(settings)
+        assert 0 < len(set(first)) < len(shown)
+
+        resumed = _crawl(settings, site, "demo-weibo.yaml", tmp_path, small_pages)
+
+    every = _sent(settings)
+    assert set(every) == shown
+    full_pages = -(-len(shown) // 10)
+    assert resumed["pages"] <= 1 + full_pages - resume_page  # page 1, known; then from there on
+    twice = len(every) - len(shown)
+    assert twice < len(set(first)), "the resumed crawl sent everything again"
+    assert twice <= 60  # what the 0.2 s pages of about one second's acknowledgements hold
+
+
+def _wait_for_resume_point(settings: Settings, profile_id: str, beyond: int, within_s: float
+                           ) -> int:
+    """The page a crawl in progress has saved as its resume point, once it is past ``beyond``."""
+    engine = make_engine(settings.database_url)
+    deadline = time.monotonic() + within_s
+    try:
+        while time.monotonic() < deadline:
+            with Session(engine) as session:
+                pages = [point["page"] for point in crawl_resume(session, profile_id)]
+            if pages and max(pages) > beyond:
+                return max(pages)
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"{profile_id}'s crawl saved no resume point past page {beyond}")
