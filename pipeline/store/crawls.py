@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,12 +25,19 @@ def crawl_seen(session: Session, profile_id: str) -> dict[str, str]:
     return dict(state.seen) if state else {}
 
 
-def save_crawl_seen(session: Session, profile_id: str, seen: dict[str, str]) -> None:
+def crawl_resume(session: Session, profile_id: str) -> list[dict[str, Any]]:
+    """Where the profile's last crawl left paging unfinished (see :mod:`crawlers.frontier`)."""
+    state = session.get(CrawlState, profile_id)
+    return list(state.resume) if state else []
+
+
+def save_crawl_state(session: Session, profile_id: str, seen: dict[str, str],
+                     resume: list[dict[str, Any]]) -> None:
     state = session.get(CrawlState, profile_id)
     if state is None:
-        session.add(CrawlState(profile_id=profile_id, seen=seen))
+        session.add(CrawlState(profile_id=profile_id, seen=seen, resume=resume))
     else:
-        state.seen = seen
+        state.seen, state.resume = seen, resume
 
 
 def select_crawl_runs(session: Session, profile_id: str | None = None, limit: int = 20
@@ -57,3 +65,14 @@ def open_source_alerts(session: Session, profile_id: str | None = None) -> Seque
     if profile_id is not None:
         query = query.where(SourceAlert.profile_id == profile_id)
     return session.scalars(query.order_by(SourceAlert.raised_at)).all()
+
+
+def forget_crawl_state(session: Session, profile_id: str) -> int:
+    """Drop what the profile's crawls have seen and where their paging stopped, so its next
+    crawl reads the whole site and sends every comment again: what a one-shot run such as
+    ``yuqing demo`` needs on a store that earlier runs used. How many seen comments it forgot."""
+    state = session.get(CrawlState, profile_id)
+    if state is None:
+        return 0
+    session.delete(state)
+    return len(state.seen)
