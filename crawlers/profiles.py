@@ -28,6 +28,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jmespath
 import yaml
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from parsel import Selector
 from pydantic import (
     BaseModel,
@@ -128,13 +131,51 @@ class Schedule(_Strict):
             raise ValueError("give exactly one of every or cron")
         if self.every is not None and self.every < timedelta(seconds=1):
             raise ValueError("every must be at least 1 second")
-        if self.cron is not None and len(self.cron.split()) != 5:
-            raise ValueError(f"cron {self.cron!r} must have 5 fields: minute hour day month "
-                             "weekday")
+        if self.cron is not None:
+            if len(self.cron.split()) != 5:
+                raise ValueError(f"cron {self.cron!r} must have 5 fields: minute hour day "
+                                 "month weekday")
+            try:
+                self.trigger(ZoneInfo("UTC"))
+            except ValueError as error:
+                raise ValueError(f"cron {self.cron!r}: {error}") from None
         return self
+
+    def trigger(self, zone: ZoneInfo) -> BaseTrigger:
+        """The scheduler's trigger; a cron expression is read in the profile's time zone."""
+        jitter = int(self.jitter.total_seconds()) or None
+        if self.every is not None:
+            return IntervalTrigger(seconds=self.every.total_seconds(), jitter=jitter)
+        minute, hour, day, month, weekday = (self.cron or "").split()
+        return CronTrigger(minute=minute, hour=hour, day=day, month=month,
+                           day_of_week=_crontab_weekdays(weekday), timezone=zone, jitter=jitter)
+
+
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _crontab_weekdays(field: str) -> str:
+    """A crontab weekday field as APScheduler 3 reads it: its numbers start at Monday, cron's
+    at Sunday (0 and 7), so numbers become day names; names mean the same to both."""
+    if field == "*":
+        return field
+    days = []
+    for part in field.split(","):
+        if re.search(r"[a-z]", part, re.IGNORECASE):
+            days.append(part.lower())
+            continue
+        span, _, step = part.partition("/")
+        first, _, last = ("0-6" if span == "*" else span).partition("-")
+        days += [_WEEKDAYS[day % 7]
+                 for day in range(int(first), int(last or first) + 1, int(step or 1))]
+    return ",".join(dict.fromkeys(days))
 
 
 class Politeness(_Strict):
+    """How hard a crawl may press the site. ``delay_s`` is the delay between requests that a
+    crawl starts with and never goes below; Scrapy's AutoThrottle raises it while the site
+    answers slowly."""
+
     delay_s: float = Field(default=1.0, ge=0)
     concurrency: int = Field(default=2, ge=1, le=32)
     robots_txt: bool = True
@@ -351,11 +392,16 @@ def load_profile(path: Path) -> Profile:
 
 
 def load_profiles(directory: Path) -> list[Profile]:
-    """Every profile in ``directory``; all files' problems are reported together, and two files
-    with the same id are an error (the id keys the crawl state)."""
+    """Every profile in ``directory`` (see :func:`load_profile_files`)."""
+    return list(load_profile_files(directory).values())
+
+
+def load_profile_files(directory: Path) -> dict[Path, Profile]:
+    """Every profile in ``directory`` by its file; all files' problems are reported together,
+    and two files with the same id are an error (the id keys the crawl state)."""
     if not directory.is_dir():
         raise ProfileError(f"{directory}: no such directory of profiles")
-    profiles, problems, seen = [], [], dict[str, Path]()
+    profiles, problems, seen = dict[Path, Profile](), [], dict[str, Path]()
     for path in sorted(p for p in directory.iterdir() if p.suffix in PROFILE_SUFFIXES):
         try:
             profile = load_profile(path)
@@ -366,7 +412,7 @@ def load_profiles(directory: Path) -> list[Profile]:
             problems.append(f"{path}: id {profile.id!r} is already used by {seen[profile.id]}")
             continue
         seen[profile.id] = path
-        profiles.append(profile)
+        profiles[path] = profile
     if problems:
         raise ProfileError("\n".join(problems))
     return profiles

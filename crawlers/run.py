@@ -80,6 +80,9 @@ def summarize(crawler: Crawler, settings: Settings) -> dict[str, Any]:
         "retries": stats.get("retry/count", 0),
         "reasons": dict(sorted(reasons.items(), key=lambda reason: (-reason[1], reason[0]))),
         "finish_reason": stats.get("finish_reason"),
+        # Every numeric stat, for the metrics (crawlers.metrics): what the numbers above omit.
+        "scrapy_stats": {key: value for key, value in sorted(stats.items())
+                         if isinstance(value, int | float) and not isinstance(value, bool)},
     }
     summary["ok"] = (summary["finish_reason"] == "finished" and not undelivered
                      and not summary["errors"] and not summary["failed_requests"])

@@ -119,8 +119,14 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(15.0, gt=0)
     http_retries: int = Field(3, ge=0)
     profiles_dir: Path | None = Field(
-        None, description="The site profiles (TOML/YAML) `yuqing sources` reads; "
-        "None: profiles/ under data_dir.")
+        None, description="The site profiles (TOML/YAML) `yuqing schedule` and `yuqing "
+        "sources` read; None: profiles/ under data_dir.")
+    crawl_timeout_s: float = Field(
+        3600.0, gt=0, description="`yuqing schedule` stops a crawl that runs longer (SIGTERM, "
+        "then SIGKILL 30 s later); the next crawl resumes where it stopped.")
+    crawl_workers: int = Field(
+        4, ge=1, description="How many profiles `yuqing schedule` crawls at once (one crawl "
+        "per profile at a time, each in its own process).")
 
     def __init__(self, **values: Any) -> None:
         """Turn pydantic's multi-line report into the one line the CLI shows the operator."""

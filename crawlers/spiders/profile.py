@@ -85,6 +85,8 @@ class ProfileSpider(Spider):
         politeness = spider.profile.politeness
         crawler.settings.setdict({
             "DOWNLOAD_DELAY": politeness.delay_s,
+            # AutoThrottle's own start (5 s) would slow the first pages of every crawl.
+            "AUTOTHROTTLE_START_DELAY": politeness.delay_s,
             "CONCURRENT_REQUESTS_PER_DOMAIN": politeness.concurrency,
             "ROBOTSTXT_OBEY": politeness.robots_txt,
         }, priority="spider")

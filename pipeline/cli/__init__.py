@@ -37,6 +37,7 @@ app.command()(stream.broker)
 app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
     stream.run)
 app.command()(crawl.crawl)
+app.command()(crawl.schedule)
 app.command()(query.alerts)
 app.command("dead-letters")(query.dead_letters)
 app.command()(query.crawls)

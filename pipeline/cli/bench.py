@@ -165,6 +165,37 @@ def bench_kafka_read(
     _report(result, table(result))
 
 
+@app.command("crawl")
+def bench_crawl(
+    rounds: Annotated[int, typer.Option(
+        min=1, help="Rounds, each a first crawl on a fresh store and a re-crawl.")] = 3,
+    delay_s: Annotated[float, typer.Option(
+        min=0, help="Seconds the demo site waits before each response (0: as fast as it can).")]
+    = 0.0,
+    comments: Annotated[int | None, typer.Option(
+        min=1, help="Comments on the demo site, over six platforms (default: the whole test "
+        "split, 1,759).")] = None,
+) -> None:
+    """Crawl throughput of the four demo site profiles (Weibo-like API, shop API, forum, RSS
+    feed) on the bundled demo site and an embedded broker.
+
+    Each round runs `yuqing crawl` with all four profiles in one process on a fresh store (every
+    comment is new), then again on the unchanged site (nothing is new: paging stops at known
+    comments). Per profile: pages (requests), comments sent, the Scrapy crawl's own seconds
+    (start-up excluded), requests/s and comments/s; the process's wall time per crawl; with
+    several rounds, min / median / max. About 30 s a round on 2 cores. Stdout gets the Markdown
+    table, then one JSON object. Exits 1 if a crawl failed, a profile sent nothing the first
+    time, or the re-crawl sent anything.
+    """
+
+    from devkit.bench.crawl import run as run_bench
+    from devkit.bench.crawl import table
+    from pipeline.config import get_settings
+
+    result = run_bench(get_settings(), rounds, delay_s, comments)
+    _report(result, table(result))
+
+
 def _report(result: dict[str, Any], table: str) -> None:
     """A pass/fail bench's output: the Markdown table, then the whole result as one JSON object;
     exit status 1 unless it passed."""

@@ -48,3 +48,64 @@ def crawl(
         typer.echo(f"yuqing: {problem}", err=True)
     if not all(result["ok"] for result in summary.values()):
         raise typer.Exit(1)
+
+
+def schedule(
+    profiles: Annotated[Path | None, typer.Option(
+        "--profiles", help="The directory of site profiles (default: YUQING_PROFILES_DIR, "
+        "else DATA_DIR/profiles).")] = None,
+    once: Annotated[bool, typer.Option(
+        "--once", help="Crawl the profiles that are due now, then exit: for cron or a "
+        "Kubernetes CronJob.")] = False,
+    metrics_port: Annotated[int | None, typer.Option(
+        help="Serve the crawl metrics (Prometheus text format) on this port.")] = None,
+    metrics_address: Annotated[str, typer.Option(
+        help="The address the metrics port listens on.")] = "127.0.0.1",
+    metrics_textfile: Annotated[Path | None, typer.Option(
+        help="With --once: write the crawl metrics to this file, for the node exporter's "
+        "textfile collector.")] = None,
+) -> None:
+    """Crawl every site profile on its own schedule (its `schedule:` section: `every` or
+    `cron`, with `jitter`), until SIGTERM or Ctrl-C.
+
+    Each crawl runs as `yuqing crawl --profile FILE` in its own process (its log in
+    DATA_DIR/logs/crawls/PROFILE.log); one crawl per profile at a time, at most
+    YUQING_CRAWL_WORKERS at once, each stopped after YUQING_CRAWL_TIMEOUT_S. A failed crawl is
+    recorded (`yuqing crawls`, `yuqing sources`) and the schedule goes on. The schedule is kept
+    in the store: a restarted scheduler runs what came due while it was down, once. The profile
+    directory is read again every minute: added, changed and removed profiles take effect
+    without a restart. On SIGTERM the running crawls are asked to stop; each saves where it got
+    to, and its next crawl resumes there.
+    """
+    import json
+    import threading
+
+    from prometheus_client import start_http_server, write_to_textfile
+
+    from crawlers.metrics import REGISTRY
+    from crawlers.scheduler import CrawlScheduler, Outcome, stop_on_signals
+    from pipeline.config import get_settings
+
+    settings = get_settings()
+    if metrics_textfile is not None and not once:
+        raise typer.BadParameter("--metrics-textfile is for --once; a running scheduler "
+                                 "serves its metrics with --metrics-port")
+    scheduler = CrawlScheduler(settings, profiles or settings.profiles_path)
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr=metrics_address, registry=REGISTRY)
+    if not once:
+        stop = threading.Event()
+        stop_on_signals(stop)
+        scheduler.run(stop)
+        return
+    results = scheduler.run_once()
+    if metrics_textfile is not None:
+        write_to_textfile(str(metrics_textfile), REGISTRY)
+    typer.echo(json.dumps({result.profile_id: {
+        "outcome": result.outcome, "seconds": round(result.seconds, 1),
+        "pages": (result.summary or {}).get("pages", 0),
+        "produced": (result.summary or {}).get("produced", 0),
+        **({"detail": result.detail} if result.detail else {}),
+    } for result in results}, ensure_ascii=False, indent=2))
+    if any(result.outcome in (Outcome.FAILED, Outcome.CRASHED) for result in results):
+        raise typer.Exit(1)

@@ -3,12 +3,14 @@ the key and the line, in YAML and TOML alike, so a typo never becomes an empty c
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from crawlers.profiles import Kind, ProfileError, Secret, load_profile, load_profiles
+from crawlers.profiles import Kind, ProfileError, Schedule, Secret, load_profile, load_profiles
 
 WEIBO_YAML = """\
 id: demo-weibo
@@ -165,3 +167,26 @@ def test_a_directory_reports_every_file_s_problems_and_duplicate_ids(tmp_path: P
     assert "b.toml: id 'demo-weibo' is already used by" in message
     assert "c.yaml:2: kind: Input should be 'html', 'json' or 'rss'" in message
     assert "notes.md" not in message
+
+
+def test_a_cron_schedule_reads_weekdays_as_cron_does_in_the_profile_s_zone() -> None:
+    """APScheduler 3 counts weekdays from Monday; crontab, and operators, from Sunday."""
+    shanghai = ZoneInfo("Asia/Shanghai")
+    trigger = Schedule(cron="30 9 * * 1-5").trigger(shanghai)  # weekdays at 09:30
+    saturday = datetime(2026, 12, 5, 12, 0, tzinfo=shanghai)
+    assert trigger.get_next_fire_time(None, saturday) == datetime(2026, 12, 7, 9, 30,
+                                                                  tzinfo=shanghai)
+    sunday_only = Schedule(cron="0 8 * * 0").trigger(shanghai)
+    assert sunday_only.get_next_fire_time(None, saturday) == datetime(2026, 12, 6, 8, 0,
+                                                                      tzinfo=shanghai)
+    every = Schedule(every="5m", jitter="30s").trigger(shanghai)
+    assert (every.interval, every.jitter) == (timedelta(minutes=5), 30)
+
+
+@pytest.mark.parametrize(("cron", "problem"), [
+    ("61 * * * *", "the last value (61) is higher than the maximum value (59)"),
+    ("0 0 * * 9-x", 'Unrecognized expression "9-x" for field "day_of_week"'),
+])
+def test_a_cron_expression_is_checked_when_the_profile_loads(cron: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        Schedule(cron=cron)
