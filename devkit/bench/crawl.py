@@ -14,11 +14,10 @@ so Python's and Scrapy's start-up are not in it; the process's wall time, start-
 summary's store writes included, is reported once per crawl.
 
 The profiles keep the project's Scrapy settings and their own politeness (no download delay,
-two requests at a time per profile), as a deployed crawl would: so the figures are the
-crawler's pace, not the CPU's. AutoThrottle starts every crawl at its 5 s start delay
-(``AUTOTHROTTLE_START_DELAY``) and halves it with each fast response, randomised by half either
-way, which is why a crawl of a few pages takes seconds and why rounds differ; ``delay_s`` slows
-the site's every response, as a distant site would.
+two requests at a time per profile), as a deployed crawl would, so the figures are the crawler's
+pace against the site, not the CPU's. AutoThrottle starts at the profile's delay and raises it
+while the site answers slowly; ``delay_s`` slows the site's every response, as a distant site
+would.
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from devkit.bench.crawl import PROFILES, TOTAL, figures_of, run, table
+from devkit.bench.crawl import TOTAL, figures_of, run, table
+from devkit.demosite.site_profiles import PROFILES
 from pipeline.config import Settings
 
 pytestmark = pytest.mark.integration
