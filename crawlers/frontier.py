@@ -47,6 +47,7 @@ class ResumePoint:
 class _Page:
     point: ResumePoint
     waiting: set[str] | None = None  # comment ids not yet acknowledged; None until parsed
+    newest: str | None = None  # the native id of the newest comment on a chain's first page
 
     @property
     def done(self) -> bool:
@@ -59,6 +60,8 @@ class Frontier:
 
     _chains: dict[str, dict[int, _Page]] = field(default_factory=dict)
     _pages_of: dict[str, list[_Page]] = field(default_factory=dict)  # comment id → its pages
+    newest: dict[str, str] = field(default_factory=dict)
+    """Start URL → its newest comment's native id, once that chain's first page is done."""
 
     def requested(self, chain: str, point: ResumePoint) -> None:
         self._chains.setdefault(chain, {})[point.page] = _Page(point)
@@ -67,12 +70,14 @@ class Frontier:
         """Scrapy's duplicate filter dropped the request: another chain reads that URL."""
         self._chains.get(chain, {}).pop(page, None)
 
-    def parsed(self, chain: str, page: int, comment_ids: set[str]) -> None:
-        """The page was read; ``comment_ids`` are the comments it sent to Kafka."""
+    def parsed(self, chain: str, page: int, comment_ids: set[str], newest: str | None = None
+               ) -> None:
+        """The page was read; ``comment_ids`` are the comments it sent to Kafka, ``newest`` the
+        native id of the first (newest) comment on a start URL's first page."""
         entry = self._chains.get(chain, {}).get(page)
         if entry is None:
             return
-        entry.waiting = set(comment_ids)
+        entry.waiting, entry.newest = set(comment_ids), newest
         for comment_id in comment_ids:
             self._pages_of.setdefault(comment_id, []).append(entry)
 
@@ -83,11 +88,14 @@ class Frontier:
             entry.waiting.discard(comment_id)
 
     def resume_points(self) -> list[ResumePoint]:
-        """The first page not done of every chain that has one, finished chains dropped."""
+        """The first page not done of every chain that has one, finished chains dropped (and
+        their first pages' newest comments taken into :attr:`newest`)."""
         points = []
         for chain, pages in list(self._chains.items()):
             while pages and pages[min(pages)].done:
-                del pages[min(pages)]
+                done = pages.pop(min(pages))
+                if done.newest is not None:
+                    self.newest[done.point.first_url] = done.newest
             if pages:
                 points.append(pages[min(pages)].point)
             else:

@@ -190,8 +190,11 @@ class Paging(_Strict):
       (``offset``) until a page has no items.
     - ``cursor``: send ``param`` = the value ``next`` selects in the response, until it is empty.
     - ``since_id`` / ``max_id`` style: ``cursor`` with ``next`` selecting the oldest id on the
-      page; the crawl state's newest id is sent as ``since_param`` so the site returns only what
-      is newer.
+      page, and ``since_param`` naming the parameter that asks only for what is newer than an
+      id: each start URL's newest comment delivered (``native_id``, kept in the crawl state) is
+      sent with it, so a crawl of an unchanged source reads one empty page. Edits of older
+      comments are then not seen; leave ``since_param`` out to re-read the first
+      ``new_items.recrawl_pages`` pages instead.
     """
 
     kind: Literal["none", "next_link", "page", "offset", "cursor"] = "none"

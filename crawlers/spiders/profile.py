@@ -41,7 +41,7 @@ from crawlers.profiles import Kind, Profile, load_profile
 from crawlers.seen import Seen, SeenComments
 from pipeline.config import Settings
 from pipeline.records import make_id
-from pipeline.store.crawls import crawl_resume, crawl_seen, save_crawl_state
+from pipeline.store.crawls import crawl_newest, crawl_resume, crawl_seen, save_crawl_state
 from pipeline.store.engine import make_engine
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ class ProfileSpider(Spider):
     # Set in from_crawler, which has the operator's settings.
     seen: SeenComments
     frontier: Frontier
+    newest: dict[str, str]  # start URL → its newest comment delivered (paging.since_param)
     _store: Engine
     _resume: list[ResumePoint]
 
@@ -75,6 +76,7 @@ class ProfileSpider(Spider):
         self.crawled_at = datetime.now(UTC)
         self._acknowledged: deque[str] = deque()  # appended on the producer's thread
         self._saved_points: list[ResumePoint] = []
+        self._start_of: dict[str, str] = {}  # a chain's first URL → the start URL it came from
         self._saver: LoopingCall | None = None  # made once the crawl has installed its reactor
 
     @classmethod
@@ -98,6 +100,7 @@ class ProfileSpider(Spider):
                                        profile.new_items.seen_ids)
             spider._resume = points_to_resume(crawl_resume(session, profile.id),
                                               set(profile.urls()), profile.id)
+            spider.newest = crawl_newest(session, profile.id)
         spider.frontier = Frontier()
         for point in spider._resume:  # kept by every save until the crawl reaches them
             spider.frontier.requested(spider._resumed_chain(point), point)
@@ -132,12 +135,14 @@ class ProfileSpider(Spider):
             self.seen.confirm(comment_id)
             self.frontier.confirmed(comment_id)
         points = self.frontier.resume_points()
-        if not self.seen.changed and points == self._saved_points:
+        newest = self.newest | {self._start_of[first]: native_id
+                                for first, native_id in self.frontier.newest.items()}
+        if not self.seen.changed and points == self._saved_points and newest == self.newest:
             return
         with Session(self._store) as session, session.begin():
             save_crawl_state(session, self.profile.id, self.seen.kept(),
-                             [point.to_json() for point in points])
-        self.seen.changed, self._saved_points = False, points
+                             [point.to_json() for point in points], newest)
+        self.seen.changed, self._saved_points, self.newest = False, points, newest
 
     def _dropped(self, request: Request) -> None:
         if "chain" in request.cb_kwargs:
@@ -149,7 +154,9 @@ class ProfileSpider(Spider):
                 yield Request(url, headers=self._headers(), cookies=self._cookies(),
                               callback=self.parse_listing, cb_kwargs={"page": 0})
             else:
-                yield self._request(self._sized(url), page=0, first_url=url)
+                first_url = self._since(url)
+                self._start_of[first_url] = url
+                yield self._request(self._sized(first_url), page=0, first_url=first_url)
         for point in self._resume:
             log.info("%s: resuming at page %d of %s, where an earlier crawl stopped",
                      self.profile.id, point.page, point.first_url)
@@ -157,6 +164,15 @@ class ProfileSpider(Spider):
             self.crawler.stats.inc_value(RESUMED_PAGES)
             yield self._request(point.url, point.page, point.first_url,
                                 chain=self._resumed_chain(point), tries=point.tries)
+
+    def _since(self, url: str) -> str:
+        """``url`` asking only for what is newer than its newest comment delivered, where the
+        API takes that (``paging.since_param``). The chain's later pages keep this value: a
+        crawl resumed after the newest moved on still reads what lies between."""
+        since_param = self.profile.paging.since_param
+        if since_param is None or url not in self.newest:
+            return url
+        return add_or_replace_parameter(url, since_param, self.newest[url])
 
     @staticmethod
     def _resumed_chain(point: ResumePoint) -> str:
@@ -216,7 +232,9 @@ class ProfileSpider(Spider):
         document: Any = response.json() if self.profile.kind is Kind.JSON else response
         found = [self._item(response, node) for node in self._nodes(document)]
         fresh = self._fresh(found)
-        self._parsed(chain, page, fresh)
+        newest = (found[0].native_id if page == 0 and found and first_url in self._start_of
+                  and self.profile.paging.since_param else None)
+        self._parsed(chain, page, fresh, newest)
         yield from fresh
         assert self.crawler.stats is not None
         if not found:
@@ -229,11 +247,13 @@ class ProfileSpider(Spider):
                 following := self._next_url(response, document, page, first_url, bool(found))):
             yield self._request(following, page + 1, first_url, chain)
 
-    def _parsed(self, chain: str, page: int, fresh: list[CommentItem]) -> None:
+    def _parsed(self, chain: str, page: int, fresh: list[CommentItem],
+                newest: str | None = None) -> None:
         """The page is done once Kafka acknowledged each comment it sends (an item without an
-        id becomes a dead letter without one, and is not waited for)."""
+        id becomes a dead letter without one, and is not waited for); only then does its
+        ``newest`` comment become the start URL's ``since`` value."""
         ids = {comment_id for item in fresh if (comment_id := item_payload(item)["id"])}
-        self.frontier.parsed(chain, page, ids)
+        self.frontier.parsed(chain, page, ids, newest)
 
     def _fresh(self, items: list[CommentItem]) -> list[CommentItem]:
         """The new and edited comments among ``items``; every one is counted."""

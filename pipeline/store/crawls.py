@@ -31,13 +31,19 @@ def crawl_resume(session: Session, profile_id: str) -> list[dict[str, Any]]:
     return list(state.resume) if state else []
 
 
+def crawl_newest(session: Session, profile_id: str) -> dict[str, str]:
+    """Each start URL's newest comment delivered (its native id), for ``since_id`` paging."""
+    state = session.get(CrawlState, profile_id)
+    return dict(state.newest) if state else {}
+
+
 def save_crawl_state(session: Session, profile_id: str, seen: dict[str, str],
-                     resume: list[dict[str, Any]]) -> None:
+                     resume: list[dict[str, Any]], newest: dict[str, str]) -> None:
     state = session.get(CrawlState, profile_id)
     if state is None:
-        session.add(CrawlState(profile_id=profile_id, seen=seen, resume=resume))
+        session.add(CrawlState(profile_id=profile_id, seen=seen, resume=resume, newest=newest))
     else:
-        state.seen, state.resume = seen, resume
+        state.seen, state.resume, state.newest = seen, resume, newest
 
 
 def select_crawl_runs(session: Session, profile_id: str | None = None, limit: int = 20

@@ -140,6 +140,8 @@ class CrawlState(Base):
     # Where paging stopped before it reached known comments (a crawl killed, or a page lost):
     # [{"url", "page", "first_url", "tries"}], crawled again by the next crawl.
     resume: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # {start URL: native id of its newest comment delivered}, sent as paging.since_param.
+    newest: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
                                                  onupdate=_now)
 

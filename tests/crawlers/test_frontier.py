@@ -70,3 +70,12 @@ def test_saved_points_count_a_try_skip_start_urls_and_give_up_after_max_tries(
         points = points_to_resume(saved, {START, _point(0).url}, "demo")
     assert points == [ResumePoint(_point(4).url, 4, START, tries=1)]
     assert "giving up https://example.com/api?page=9 after 3 crawls" in caplog.text
+
+
+def test_a_first_page_s_newest_comment_counts_once_the_page_is_done() -> None:
+    frontier = Frontier()
+    frontier.requested(START, _point(0))
+    frontier.parsed(START, 0, {"a"}, newest="1005")
+    assert frontier.resume_points() == [_point(0)] and frontier.newest == {}
+    frontier.confirmed("a")
+    assert frontier.resume_points() == [] and frontier.newest == {START: "1005"}

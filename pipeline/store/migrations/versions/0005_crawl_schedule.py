@@ -1,4 +1,5 @@
-"""Scheduled crawls: where an interrupted crawl resumes, and the scheduler's jobs.
+"""Scheduled crawls: where an interrupted crawl resumes, the newest comment of each start URL
+(for ``since_id`` paging), and the scheduler's jobs.
 
 Revision ID: 0005
 Revises: 0004
@@ -19,6 +20,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("crawl_state") as batch:
         batch.add_column(sa.Column("resume", sa.JSON(), nullable=False, server_default="[]"))
+        batch.add_column(sa.Column("newest", sa.JSON(), nullable=False, server_default="{}"))
     op.create_table(
         "scheduled_crawls",
         sa.Column("id", sa.String(length=191), nullable=False),
@@ -32,4 +34,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("scheduled_crawls")
     with op.batch_alter_table("crawl_state") as batch:
+        batch.drop_column("newest")
         batch.drop_column("resume")
