@@ -228,30 +228,43 @@ class CrawlScheduler:
             timezone=UTC)
         self._scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
 
+    def open(self) -> dict[Path, Profile]:
+        """Loads the profiles (a bad one at start is the operator's to fix: it raises) and the
+        jobs, and makes them match; nothing runs until :meth:`run` resumes the scheduler."""
+        files = load_profile_files(self.directory)
+        self._scheduler.start(paused=True)
+        self.sync(files)
+        return files
+
+    def close(self, wait: bool) -> None:
+        """Stops the scheduler (``wait``: for the crawls running) and lets go of the store."""
+        if self._scheduler.running:
+            # Detached first: as it stops, APScheduler's thread looks for due jobs once more,
+            # and would move a due job it can no longer run to its next time, skipping a run.
+            self._scheduler.remove_jobstore("default")
+            self._scheduler.shutdown(wait=wait)
+        self._engine.dispose()
+
     def run(self, stop: threading.Event) -> None:
         """Crawls every profile on its schedule until ``stop`` is set; then asks the running
         crawls to stop and waits for them."""
-        files = load_profile_files(self.directory)  # a bad profile at start is the operator's
-        self._scheduler.start(paused=True)
         try:
-            self.sync(files)
+            files = self.open()
             self._scheduler.resume()
             log.info("scheduling %d profiles from %s (%d at a time)", len(files),
                      self.directory, self.settings.crawl_workers)
             while not stop.wait(RESCAN_S):
                 self._rescan()
         finally:
-            self._scheduler.pause()
+            if self._scheduler.running:
+                self._scheduler.pause()
             stop_crawls()
-            self._scheduler.shutdown(wait=True)
-            self._engine.dispose()
+            self.close(wait=True)
 
     def run_once(self) -> list[CrawlResult]:
         """Crawls the profiles that are due now, side by side, and sets their next run."""
-        files = load_profile_files(self.directory)
-        self._scheduler.start(paused=True)
         try:
-            self.sync(files)
+            files = self.open()
             now = datetime.now(UTC)
             due = [job for job in self._scheduler.get_jobs()
                    if job.next_run_time is not None and job.next_run_time <= now]
@@ -263,8 +276,7 @@ class CrawlScheduler:
                 self._scheduler.modify_job(job.id, next_run_time=following)
             return results
         finally:
-            self._scheduler.shutdown(wait=False)
-            self._engine.dispose()
+            self.close(wait=False)
 
     def sync(self, files: dict[Path, Profile]) -> None:
         """Makes the jobs match the profile files: new ones due now, changed ones re-timed,
