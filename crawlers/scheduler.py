@@ -48,12 +48,13 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawlers import metrics
 from crawlers.profiles import Profile, ProfileError, load_profile, load_profile_files
 from crawlers.run import crawl_summary_problems, record_run
 from pipeline.config import Settings, get_settings
-from pipeline.store.engine import check_store, make_engine
+from pipeline.store.engine import StoreError, check_store, make_engine
 from pipeline.store.models import ScheduledCrawl
 
 log = logging.getLogger(__name__)
@@ -144,7 +145,10 @@ def _crawl_in_child(settings: Settings, profile: Profile, path: str) -> CrawlRes
         detail = detail or (problems[0] if problems else f"see {log_path}")
         return CrawlResult(profile.id, Outcome.FAILED, seconds, summary, detail)
     detail = detail or f"exit status {child.returncode}, no summary; see {log_path}"
-    record_run(settings.database_url, profile, _crashed(started_at, detail))
+    try:
+        record_run(settings.database_url, profile, _crashed(started_at, detail))
+    except (StoreError, SQLAlchemyError) as error:
+        log.error("%s: could not record the failed crawl: %s", profile.id, error)
     return CrawlResult(profile.id, Outcome.CRASHED, seconds, None, detail)
 
 

@@ -29,6 +29,7 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from twisted.internet.task import LoopingCall
 from w3lib.url import add_or_replace_parameter
@@ -139,9 +140,15 @@ class ProfileSpider(Spider):
                                 for first, native_id in self.frontier.newest.items()}
         if not self.seen.changed and points == self._saved_points and newest == self.newest:
             return
-        with Session(self._store) as session, session.begin():
-            save_crawl_state(session, self.profile.id, self.seen.kept(),
-                             [point.to_json() for point in points], newest)
+        try:
+            with Session(self._store) as session, session.begin():
+                save_crawl_state(session, self.profile.id, self.seen.kept(),
+                                 [point.to_json() for point in points], newest)
+        except SQLAlchemyError as error:  # the next save tries again; the crawl goes on
+            log.warning("%s: could not save the crawl state (%s); the next crawl may send "
+                        "again what this one sent since the last save", self.profile.id,
+                        str(error).splitlines()[0])
+            return
         self.seen.changed, self._saved_points, self.newest = False, points, newest
 
     def _dropped(self, request: Request) -> None:
