@@ -35,7 +35,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor as Pool
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,7 +62,9 @@ log = logging.getLogger(__name__)
 RESCAN_S = 60.0
 STOP_GRACE_S = 30.0
 """How long a crawl asked to stop (SIGTERM: Scrapy finishes what it fetched and saves its state)
-gets before it is killed."""
+gets before it is killed; killed, it has saved what Kafka acknowledged up to its last second."""
+LOG_ROTATE_BYTES = 10 * 2**20
+"""A crawl log past this size is renamed ``PROFILE.log.1`` (one old log is kept)."""
 
 _children: dict[str, subprocess.Popen[str]] = {}
 _children_lock = threading.Lock()
@@ -94,6 +96,8 @@ def crawl_profile(path: str) -> CrawlResult:
     except ProfileError as error:
         log.error("cannot crawl %s: %s", path, error)
         return CrawlResult(Path(path).stem, Outcome.FAILED, 0.0, None, str(error))
+    if _stopping.is_set():
+        return CrawlResult(profile.id, Outcome.SKIPPED, 0.0, None, "the scheduler is stopping")
     with _profile_lock(settings, profile.id) as held:
         if not held:
             log.warning("%s: its previous crawl is still running; this one is skipped",
@@ -117,6 +121,8 @@ def crawl_profile(path: str) -> CrawlResult:
 def _crawl_in_child(settings: Settings, profile: Profile, path: str) -> CrawlResult:
     log_path = settings.data_dir / "logs" / "crawls" / f"{profile.id}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    if log_path.exists() and log_path.stat().st_size > LOG_ROTATE_BYTES:
+        log_path.replace(log_path.with_name(f"{log_path.name}.1"))
     started_at, started = datetime.now(UTC), time.monotonic()
     command = [sys.executable, "-m", "pipeline", "crawl", "--profile", path]
     with log_path.open("a", encoding="utf-8") as log_file:
@@ -126,6 +132,8 @@ def _crawl_in_child(settings: Settings, profile: Profile, path: str) -> CrawlRes
                                  start_new_session=True)  # a terminal's Ctrl-C is ours to pass on
         with _children_lock:
             _children[profile.id] = child
+            if _stopping.is_set():  # started as the scheduler began to stop
+                _signal(child, signal.SIGTERM)
         try:
             output, detail = _wait(child, settings.crawl_timeout_s), ""
         except subprocess.TimeoutExpired:
@@ -159,13 +167,11 @@ def _wait(child: subprocess.Popen[str], timeout_s: float) -> str:
 
 def _stop(child: subprocess.Popen[str]) -> str:
     """SIGTERM, then SIGKILL after :data:`STOP_GRACE_S`; what the child printed."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(child.pid, signal.SIGTERM)
+    _signal(child, signal.SIGTERM)
     try:
         return _wait(child, STOP_GRACE_S)
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGKILL)
+        _signal(child, signal.SIGKILL)
         return _wait(child, STOP_GRACE_S)
 
 
@@ -206,14 +212,32 @@ def _profile_lock(settings: Settings, profile_id: str) -> Iterator[bool]:
 
 def stop_crawls() -> None:
     """Asks every running crawl to stop (SIGTERM): each saves what it delivered and where its
-    paging got to, and the next crawl resumes from there."""
+    paging got to, and the next crawl resumes from there. No crawl starts after this, and one
+    still running :data:`STOP_GRACE_S` later is killed. Safe to call from a signal handler."""
     _stopping.set()
     with _children_lock:
         children = list(_children.items())
     for profile_id, child in children:
         log.info("%s: asking its crawl to stop", profile_id)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, signal.SIGTERM)
+        _signal(child, signal.SIGTERM)
+    killer = threading.Timer(STOP_GRACE_S, _kill_crawls)
+    killer.daemon = True
+    killer.start()
+
+
+def _kill_crawls() -> None:
+    with _children_lock:
+        children = list(_children.items())
+    for profile_id, child in children:
+        log.warning("%s: its crawl did not stop within %.0f s; killing it", profile_id,
+                    STOP_GRACE_S)
+        _signal(child, signal.SIGKILL)
+
+
+def _signal(child: subprocess.Popen[str], number: int) -> None:
+    """Signals the child's process group (the crawl and anything it started)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, number)
 
 
 class CrawlScheduler:
@@ -288,7 +312,9 @@ class CrawlScheduler:
         jobs = {job.id: job for job in self._scheduler.get_jobs()}
         now = datetime.now(UTC)
         for path, profile in files.items():
-            trigger, args = profile.schedule.trigger(profile.zone), [str(path.resolve())]
+            # The path as listed, links not resolved: a Kubernetes ConfigMap's files link into a
+            # directory renamed on every update, which would look like a changed profile.
+            trigger, args = profile.schedule.trigger(profile.zone), [str(path.absolute())]
             job = jobs.pop(profile.id, None)
             if job is None:
                 self._scheduler.add_job(crawl_profile, trigger, args=args, id=profile.id,
@@ -321,7 +347,7 @@ def _describe(trigger: object) -> tuple[str, str, object]:
     return type(trigger).__name__, str(trigger), getattr(trigger, "jitter", None)
 
 
-def stop_on_signals(stop: threading.Event) -> None:
-    """Sets ``stop`` on SIGTERM (a supervisor's stop) and SIGINT (Ctrl-C)."""
+def on_stop_signals(action: Callable[[], None]) -> None:
+    """Runs ``action`` on SIGTERM (a supervisor's stop) and SIGINT (Ctrl-C)."""
     for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda *_: stop.set())
+        signal.signal(number, lambda *_: action())

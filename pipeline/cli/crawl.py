@@ -75,7 +75,8 @@ def schedule(
     in the store: a restarted scheduler runs what came due while it was down, once. The profile
     directory is read again every minute: added, changed and removed profiles take effect
     without a restart. On SIGTERM the running crawls are asked to stop; each saves where it got
-    to, and its next crawl resumes there.
+    to, and its next crawl resumes there; one still running 30 s later is killed. `--once`
+    does the same on SIGTERM, and starts no more crawls.
     """
     import json
     import threading
@@ -83,7 +84,7 @@ def schedule(
     from prometheus_client import start_http_server, write_to_textfile
 
     from crawlers.metrics import REGISTRY
-    from crawlers.scheduler import CrawlScheduler, Outcome, stop_on_signals
+    from crawlers.scheduler import CrawlScheduler, Outcome, on_stop_signals, stop_crawls
     from pipeline.config import get_settings
 
     settings = get_settings()
@@ -95,9 +96,10 @@ def schedule(
         start_http_server(metrics_port, addr=metrics_address, registry=REGISTRY)
     if not once:
         stop = threading.Event()
-        stop_on_signals(stop)
+        on_stop_signals(stop.set)
         scheduler.run(stop)
         return
+    on_stop_signals(stop_crawls)
     results = scheduler.run_once()
     if metrics_textfile is not None:
         write_to_textfile(str(metrics_textfile), REGISTRY)

@@ -144,3 +144,39 @@ def test_once_crawls_what_is_due_and_a_crawl_past_its_timeout_is_stopped_and_res
     first, second = _runs(settings, WEIBO)
     assert (first.ok, first.finish_reason) == (False, "shutdown")
     assert second.ok and second.new_items == len(sent) - first.new_items
+
+
+def test_once_stopped_by_sigterm_stops_its_crawls_and_exits(
+        settings: Settings, tmp_path: Path) -> None:
+    """A CronJob's pod is stopped with SIGTERM to ``yuqing schedule --once`` alone (its crawls
+    run in their own process groups): the crawls are asked to stop, save where they got to and
+    are recorded, and the command exits within seconds rather than at the crawl timeout."""
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    with DemoSite(platform_comments(), delay_s=0.3) as site:
+        profile_copies(site.port, profiles, ("demo-weibo.yaml",), [("size: 100", "size: 10")])
+        once = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "schedule", "--once", "--profiles", str(profiles)],
+            env=child_env(settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not _sent_any(settings) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            stopped_at = time.monotonic()
+            once.send_signal(signal.SIGTERM)
+            output, log = once.communicate(timeout=60)
+        finally:
+            once.kill()
+    assert time.monotonic() - stopped_at < 20, log[-3000:]
+    assert once.returncode == 1, log[-3000:]  # the crawl did not finish
+    assert json.loads(output)[WEIBO]["outcome"] == "failed"
+    (run,) = _runs(settings, WEIBO)
+    assert (run.ok, run.finish_reason) == (False, "shutdown")
+    assert 0 < run.new_items < len(site.published(WEIBO))
+
+
+def _sent_any(settings: Settings) -> bool:
+    try:
+        return bool(read_topic(settings, settings.topic_comments, timeout_s=2))
+    except TimeoutError:
+        return False
