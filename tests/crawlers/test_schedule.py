@@ -1,6 +1,7 @@
 """``yuqing schedule`` against the live demo site: several cycles of every profile, each new
-comment in Kafka exactly once, an unchanged source sending nothing, a banned source failing in
-``yuqing sources`` with a crawl-health alert while the others go on, ``--once`` for cron, and a
+comment in Kafka exactly once, an unchanged source sending nothing, a banned source and one
+stuck in a redirect loop failing in ``yuqing sources`` with crawl-health alerts while the others
+go on (500s: ``test_crawl_health.py``), ``--once`` for cron, and a
 crawl past its timeout stopped, recorded and resumed."""
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ from tests.crawlers.topics import read_topic
 
 pytestmark = pytest.mark.integration
 
-WEIBO, SHOP, FORUM = "demo-weibo", "demo-shop", "demo-forum"
+WEIBO, SHOP, FORUM, FEED = "demo-weibo", "demo-shop", "demo-forum", "demo-feed"
 EVERY_2S = [("every: 5m", "every: 2s"), ("jitter: 30s", "jitter: 1s"),
-            ("every: 30m", "every: 2s"), ('cron = "*/15 * * * *"', 'every = "2s"')]
+            ("every: 30m", "every: 2s"), ('cron = "*/15 * * * *"', 'every = "2s"'),
+            ('every = "10m"', 'every = "2s"')]
 
 
 @pytest.fixture
@@ -67,13 +69,14 @@ def _alerts(settings: Settings) -> list[SourceAlert]:
         engine.dispose()
 
 
-def test_scheduled_crawls_send_each_new_comment_once_and_survive_a_banned_source(
+def test_scheduled_crawls_send_each_new_comment_once_and_survive_failing_sources(
         settings: Settings, site: DemoSite, tmp_path: Path) -> None:
     profiles = tmp_path / "profiles"
     profiles.mkdir()
-    profile_copies(site.port, profiles, ("demo-weibo.yaml", "demo-shop.toml", "demo-forum.yaml"),
-                   EVERY_2S)
+    profile_copies(site.port, profiles, ("demo-weibo.yaml", "demo-shop.toml", "demo-forum.yaml",
+                                         "demo-feed.toml"), EVERY_2S)
     site.captcha("/forum/")  # the forum walls every page from the start
+    site.redirect_loop("/feed.xml")  # the feed sends the crawler round in circles
     scheduler = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "schedule", "--profiles", str(profiles)],
         env=child_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -95,8 +98,8 @@ def test_scheduled_crawls_send_each_new_comment_once_and_survive_a_banned_source
         scheduler.kill()
     assert scheduler.returncode == 0, log[-3000:]
 
-    weibo, shop, forum = (_runs(settings, p) for p in (WEIBO, SHOP, FORUM))
-    assert len(weibo) >= 4 and len(shop) >= 3 and len(forum) >= 3, log[-3000:]
+    weibo, shop, forum, feed = (_runs(settings, p) for p in (WEIBO, SHOP, FORUM, FEED))
+    assert len(weibo) >= 4 and len(shop) >= 3 and len(forum) >= 3 and len(feed) >= 3, log[-3000:]
     # (the stop may interrupt the last crawls: they save where they got to, and are not ok)
     assert published and all(run.ok for run in weibo[:-1] + shop[:-1]), log[-3000:]
     sent = _sent(settings)
@@ -107,10 +110,13 @@ def test_scheduled_crawls_send_each_new_comment_once_and_survive_a_banned_source
     assert sum(bool(run.new_items) for run in weibo[1:]) >= 2  # later cycles found new ones
 
     assert not any(run.ok for run in forum) and all(run.bans_suspected for run in forum[:-1])
-    assert [(a.profile_id, a.kind) for a in _alerts(settings)] == [(FORUM, "failing")]
+    assert not any(run.ok for run in feed) and all(
+        run.finish_reason == "finished" and run.items == 0 for run in feed[:-1])
+    alerts = sorted((a.profile_id, a.kind) for a in _alerts(settings))
+    assert alerts == [(FEED, "failing"), (FORUM, "failing")]
     sources = yuqing(settings, "sources", "--profiles", str(profiles))
-    assert sources.returncode == 1  # an open crawl-health alert
-    assert FORUM in sources.stdout and "failing" in sources.stdout
+    assert sources.returncode == 1  # open crawl-health alerts
+    assert f"{FORUM}: failing" in sources.stderr and f"{FEED}: failing" in sources.stderr
 
 
 def test_once_crawls_what_is_due_and_a_crawl_past_its_timeout_is_stopped_and_resumed(
