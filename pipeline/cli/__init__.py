@@ -17,7 +17,19 @@ from typing import NoReturn
 import typer
 
 from pipeline.broker import BrokerError
-from pipeline.cli import bench, build, crawl, demo, evaluate, query, store, stream, text, train
+from pipeline.cli import (
+    bench,
+    build,
+    crawl,
+    demo,
+    evaluate,
+    query,
+    serve,
+    store,
+    stream,
+    text,
+    train,
+)
 from pipeline.config import ConfigError
 from pipeline.errors import OperatorError
 from pipeline.logs import configure_logging
@@ -33,6 +45,7 @@ app.add_typer(evaluate.app, name="eval")
 app.add_typer(bench.app, name="bench")
 app.add_typer(build.app, name="build")
 app.add_typer(store.app, name="db")
+app.add_typer(serve.app, name="token")
 app.command()(stream.broker)
 app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
     stream.run)
@@ -46,6 +59,7 @@ app.command()(demo.demo)
 app.command("demo-site")(demo.demo_site)
 app.command()(evaluate.score)
 app.command()(text.correct)
+app.command()(serve.serve)
 
 _verbose = False
 

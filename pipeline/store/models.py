@@ -193,3 +193,19 @@ class SourceAlert(Base):
     detail: Mapped[str] = mapped_column(Text)
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A token for the REST API (``yuqing token create``). Only a SHA-256 hash of the token is
+    kept: the token itself is shown once, when it is made, and a stolen database does not give
+    access. ``role`` is ``viewer`` (reads) or ``operator`` (also changes alerts)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[intpk]
+    name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

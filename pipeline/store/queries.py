@@ -160,18 +160,57 @@ def select_alerts(
     """Newest-worst first: the order an operator triages in. ``keyword`` keeps alerts whose
     keywords include exactly that one. Standing alerts only, or with ``withdrawn`` only those
     withdrawn, so a retracted alert is never mistaken for one still to act on."""
-    withdrawal = Alert.withdrawn_at.is_not(None) if withdrawn else Alert.withdrawn_at.is_(None)
-    query = select(Alert).where(withdrawal)
-    if since is not None:
-        query = query.where(Alert.created_at >= since)
-    if source is not None:
-        query = query.where(Alert.source == source)
-    if min_score is not None:
-        query = query.where(Alert.score >= min_score)
-    if keyword is not None:
-        query = query.where(_has_keyword(session, keyword))
+    query = select(Alert).where(*_alert_filters(session, since=since, source=source,
+                                                min_score=min_score, keyword=keyword,
+                                                withdrawn=withdrawn))
     query = query.order_by(Alert.score.desc(), Alert.created_at.desc()).limit(limit)
     return session.scalars(query).all()
+
+
+def page_alerts(
+    session: Session,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    source: str | None = None,
+    min_score: float | None = None,
+    keyword: str | None = None,
+    text: str | None = None,
+    withdrawn: bool = False,
+    after: tuple[datetime, str] | None = None,
+    limit: int = 50,
+) -> Sequence[Alert]:
+    """Newest first by (``created_at``, ``comment_id``), the page after the alert ``after``
+    names: a total order, so paging neither repeats nor skips an alert while new ones arrive
+    (they land before the first page). ``text`` keeps alerts whose raw text contains it."""
+    query = select(Alert).where(*_alert_filters(session, since=since, source=source,
+                                                min_score=min_score, keyword=keyword,
+                                                withdrawn=withdrawn))
+    if until is not None:
+        query = query.where(Alert.created_at < until)
+    if text:
+        query = query.where(Alert.raw_text.contains(text, autoescape=True))
+    if after is not None:
+        created, comment_id = after
+        query = query.where(or_(Alert.created_at < created,
+                                and_(Alert.created_at == created, Alert.comment_id < comment_id)))
+    query = query.order_by(Alert.created_at.desc(), Alert.comment_id.desc()).limit(limit)
+    return session.scalars(query).all()
+
+
+def _alert_filters(session: Session, *, since: datetime | None, source: str | None,
+                   min_score: float | None, keyword: str | None, withdrawn: bool
+                   ) -> list[ColumnElement[bool]]:
+    filters = [Alert.withdrawn_at.is_not(None) if withdrawn else Alert.withdrawn_at.is_(None)]
+    if since is not None:
+        filters.append(Alert.created_at >= since)
+    if source is not None:
+        filters.append(Alert.source == source)
+    if min_score is not None:
+        filters.append(Alert.score >= min_score)
+    if keyword is not None:
+        filters.append(_has_keyword(session, keyword))
+    return filters
 
 
 def select_dead_letters(

@@ -1,0 +1,66 @@
+"""``/alerts``: the alert list with filters and cursor paging, and one alert."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+
+from pipeline.api.auth import Db, viewer
+from pipeline.api.schemas import AlertOut, AlertPage
+from pipeline.store.models import Alert
+from pipeline.store.queries import page_alerts
+
+router = APIRouter(prefix="/alerts", tags=["alerts"], dependencies=[Depends(viewer)])
+
+
+def encode_cursor(alert: Alert) -> str:
+    """The position after ``alert``: opaque to clients, so the order's key may change."""
+    raw = f"{alert.created_at.isoformat()}|{alert.comment_id}"
+    return base64.urlsafe_b64encode(raw.encode("utf-8")).decode("ascii")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, _, comment_id = base64.urlsafe_b64decode(cursor.encode("ascii")).decode(
+            "utf-8").partition("|")
+        return datetime.fromisoformat(created), comment_id
+    except (ValueError, UnicodeError, binascii.Error):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "cursor: not one this API "
+                            "gave out (use the `next` of the previous page)") from None
+
+
+@router.get("", response_model=AlertPage)
+def list_alerts(
+    db: Db,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    source: str | None = None,
+    keyword: str | None = None,
+    min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text the comment contains.")]
+    = None,
+    withdrawn: bool = False,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> AlertPage:
+    """Alerts newest first. Filters combine; ``withdrawn`` lists the alerts withdrawn because
+    an edit scored positive, instead of the standing ones."""
+    after = decode_cursor(cursor) if cursor else None
+    alerts = page_alerts(db, since=since, until=until, source=source, min_score=min_score,
+                         keyword=keyword, text=q, withdrawn=withdrawn, after=after,
+                         limit=limit + 1)
+    page = list(alerts[:limit])
+    following = encode_cursor(page[-1]) if len(alerts) > limit else None
+    return AlertPage(alerts=[AlertOut.model_validate(a) for a in page], next=following)
+
+
+@router.get("/{comment_id}", response_model=AlertOut)
+def get_alert(db: Db, comment_id: str) -> AlertOut:
+    alert = db.get(Alert, comment_id)
+    if alert is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert for comment {comment_id!r}")
+    return AlertOut.model_validate(alert)

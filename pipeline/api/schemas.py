@@ -1,0 +1,47 @@
+"""What the API sends and takes: pydantic models apart from the ORM rows, so a column can
+change without changing the API, and the OpenAPI schema says exactly what a client gets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AlertOut(BaseModel):
+    """One alert: the comment, its score, and where it came from (its lineage)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    comment_id: str
+    source: str
+    url: str
+    author: str | None
+    published_at: datetime | None
+    crawled_at: datetime
+    raw_text: str
+    clean_text: str
+    keywords: list[str]
+    label: str
+    score: float
+    model: str
+    model_version: str
+    kafka_topic: str
+    kafka_partition: int
+    kafka_offset: int
+    created_at: datetime
+    updated_at: datetime
+    withdrawn_at: datetime | None
+
+
+class AlertPage(BaseModel):
+    """A page of alerts, newest first; ``next`` is the cursor of the following page (None on
+    the last one)."""
+
+    alerts: list[AlertOut]
+    next: str | None
+
+
+class Health(BaseModel):
+    status: str
+    store: str

@@ -1,0 +1,52 @@
+"""``yuqing serve`` and ``yuqing token``: the REST API and the tokens it accepts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="API tokens: `yuqing token create --role viewer|operator --name N`.",
+                  no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The port to listen on.")] = 8000,
+) -> None:
+    """Serve the REST API: alerts with their lineage, and /healthz. Every route but /healthz
+    needs `Authorization: Bearer TOKEN` (`yuqing token create`); the OpenAPI schema is at
+    /openapi.json and its pages at /docs. Runs until SIGTERM or Ctrl-C."""
+    import uvicorn
+
+    from pipeline.api.app import create_app
+    from pipeline.config import get_settings
+
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+
+
+@app.command()
+def create(
+    name: Annotated[str, typer.Option(help="Who or what the token is for (shown in audits).")],
+    role: Annotated[str, typer.Option(help="viewer: reads; operator: also changes alerts.")]
+    = "viewer",
+) -> None:
+    """Make an API token and print it. It is shown only now: the store keeps a hash."""
+    from sqlalchemy.orm import Session
+
+    from pipeline.config import get_settings
+    from pipeline.store.engine import check_store, make_engine
+    from pipeline.store.tokens import Role, create_token
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise typer.BadParameter(f"role must be one of {[r.value for r in Role]}") from None
+    engine = make_engine(get_settings().database_url)
+    try:
+        check_store(engine)
+        with Session(engine) as session, session.begin():
+            token = create_token(session, name, chosen)
+    finally:
+        engine.dispose()
+    typer.echo(token)
