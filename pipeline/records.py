@@ -297,8 +297,9 @@ def label_for(p_negative: float, threshold: float) -> Label:
 class AlertRow:
     """A scored comment, with everything an operator needs to act on it.
 
-    The store's ``alerts`` table has exactly these columns plus its own timestamps and
-    ``withdrawn_at``; the comment id is the key. A comment may be re-sent with new text (an
+    The store's ``alerts`` table has exactly these columns plus its own timestamps,
+    ``withdrawn_at``, and the operator's ``status`` and ``verdict`` (:mod:`pipeline.store.triage`);
+    the comment id is the key. A comment may be re-sent with new text (an
     edit), so each row is one version of it, ordered by ``crawled_at`` and then by Kafka
     position: the latest version wins and an older one, replayed, changes nothing. A negative
     row raises or refreshes the alert; a positive one only withdraws an alert already standing.

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.store.triage import Action, AlertStatus, Verdict
 
 
 class AlertOut(BaseModel):
@@ -32,6 +34,8 @@ class AlertOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     withdrawn_at: datetime | None
+    status: AlertStatus
+    verdict: Verdict | None
 
 
 class AlertPage(BaseModel):
@@ -45,3 +49,21 @@ class AlertPage(BaseModel):
 class Health(BaseModel):
     status: str
     store: str
+
+
+class ActionIn(BaseModel):
+    """What an operator does to an alert, and why."""
+
+    action: Action
+    note: str | None = Field(None, max_length=2000)
+
+
+class EventOut(BaseModel):
+    """One entry of an alert's audit trail."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    action: Action
+    note: str | None
+    actor: str
+    at: datetime

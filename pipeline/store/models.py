@@ -82,6 +82,10 @@ class Alert(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
                                                  onupdate=_now)
     withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # An operator's work on it (pipeline.store.triage); the job never writes these.
+    status: Mapped[str] = mapped_column(String(16), default="open", server_default="open",
+                                        index=True)
+    verdict: Mapped[str | None] = mapped_column(String(16))
 
 
 class AlertVersion(Base):
@@ -209,3 +213,17 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AlertEvent(Base):
+    """One thing an operator did to an alert (acknowledge, resolve, …), with who and why: the
+    audit trail of :mod:`pipeline.store.triage`."""
+
+    __tablename__ = "alert_events"
+
+    id: Mapped[intpk]
+    comment_id: Mapped[str] = mapped_column(String(512), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)

@@ -176,13 +176,15 @@ def page_alerts(
     min_score: float | None = None,
     keyword: str | None = None,
     text: str | None = None,
+    status: str | None = None,
     withdrawn: bool = False,
     after: tuple[datetime, str] | None = None,
     limit: int = 50,
 ) -> Sequence[Alert]:
     """Newest first by (``created_at``, ``comment_id``), the page after the alert ``after``
     names: a total order, so paging neither repeats nor skips an alert while new ones arrive
-    (they land before the first page). ``text`` keeps alerts whose raw text contains it."""
+    (they land before the first page). ``text`` keeps alerts whose raw text contains it,
+    ``status`` those an operator has brought to that status (:mod:`pipeline.store.triage`)."""
     query = select(Alert).where(*_alert_filters(session, since=since, source=source,
                                                 min_score=min_score, keyword=keyword,
                                                 withdrawn=withdrawn))
@@ -190,6 +192,8 @@ def page_alerts(
         query = query.where(Alert.created_at < until)
     if text:
         query = query.where(Alert.raw_text.contains(text, autoescape=True))
+    if status is not None:
+        query = query.where(Alert.status == status)
     if after is not None:
         created, comment_id = after
         query = query.where(or_(Alert.created_at < created,

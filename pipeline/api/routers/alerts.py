@@ -9,10 +9,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from pipeline.api.auth import Db, viewer
-from pipeline.api.schemas import AlertOut, AlertPage
-from pipeline.store.models import Alert
+from pipeline.api.auth import Db, operator, viewer
+from pipeline.api.schemas import ActionIn, AlertOut, AlertPage, EventOut
+from pipeline.store.models import Alert, ApiToken
 from pipeline.store.queries import page_alerts
+from pipeline.store.triage import AlertStatus, act_on_alert, alert_events
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], dependencies=[Depends(viewer)])
 
@@ -43,6 +44,7 @@ def list_alerts(
     min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text the comment contains.")]
     = None,
+    alert_status: Annotated[AlertStatus | None, Query(alias="status")] = None,
     withdrawn: bool = False,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -51,7 +53,8 @@ def list_alerts(
     an edit scored positive, instead of the standing ones."""
     after = decode_cursor(cursor) if cursor else None
     alerts = page_alerts(db, since=since, until=until, source=source, min_score=min_score,
-                         keyword=keyword, text=q, withdrawn=withdrawn, after=after,
+                         keyword=keyword, text=q, status=alert_status, withdrawn=withdrawn,
+                         after=after,
                          limit=limit + 1)
     page = list(alerts[:limit])
     following = encode_cursor(page[-1]) if len(alerts) > limit else None
@@ -62,5 +65,28 @@ def list_alerts(
 def get_alert(db: Db, comment_id: str) -> AlertOut:
     alert = db.get(Alert, comment_id)
     if alert is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert for comment {comment_id!r}")
+        raise _not_found(comment_id)
     return AlertOut.model_validate(alert)
+
+
+@router.get("/{comment_id}/events", response_model=list[EventOut])
+def get_events(db: Db, comment_id: str) -> list[EventOut]:
+    """What operators did to the alert, oldest first."""
+    if db.get(Alert, comment_id) is None:
+        raise _not_found(comment_id)
+    return [EventOut.model_validate(event) for event in alert_events(db, comment_id)]
+
+
+@router.post("/{comment_id}/actions", response_model=AlertOut)
+def act(db: Db, comment_id: str, body: ActionIn,
+        token: Annotated[ApiToken, Depends(operator)]) -> AlertOut:
+    """Acknowledge, resolve, reopen, or judge the alert (true or false positive; a false
+    positive is also resolved); recorded with the token's name and the note."""
+    alert = act_on_alert(db, comment_id, body.action, actor=token.name, note=body.note)
+    if alert is None:
+        raise _not_found(comment_id)
+    return AlertOut.model_validate(alert)
+
+
+def _not_found(comment_id: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"no alert for comment {comment_id!r}")

@@ -142,3 +142,39 @@ def test_yuqing_serve_answers_on_loopback(settings: Settings) -> None:
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+def test_operators_triage_alerts_viewers_cannot_and_every_change_is_audited(
+        client: TestClient, settings: Settings) -> None:
+    operator = {"Authorization": f"Bearer {_token(settings, Role.OPERATOR)}"}
+    acknowledge = {"action": "acknowledge", "note": "on it"}
+    assert client.post("/alerts/c03/actions", json=acknowledge).status_code == 403  # a viewer
+
+    acknowledged = client.post("/alerts/c03/actions", json=acknowledge, headers=operator)
+    assert acknowledged.status_code == 200
+    assert (acknowledged.json()["status"], acknowledged.json()["verdict"]) == (
+        "acknowledged", None)
+    wrong = client.post("/alerts/c03/actions", json={"action": "false_positive"},
+                        headers=operator).json()
+    assert (wrong["status"], wrong["verdict"]) == ("resolved", "false_positive")
+
+    events = client.get("/alerts/c03/events").json()
+    assert [(e["action"], e["note"], e["actor"]) for e in events] == [
+        ("acknowledge", "on it", "test"), ("false_positive", None, "test")]
+    resolved = client.get("/alerts", params={"status": "resolved"}).json()["alerts"]
+    assert [a["comment_id"] for a in resolved] == ["c03"]
+    assert client.post("/alerts/nope/actions", json=acknowledge,
+                       headers=operator).status_code == 404
+    assert client.post("/alerts/c03/actions", json={"action": "delete"},
+                       headers=operator).status_code == 422
+
+
+def test_a_comment_scored_again_keeps_what_the_operator_decided(
+        client: TestClient, settings: Settings) -> None:
+    operator = {"Authorization": f"Bearer {_token(settings, Role.OPERATOR)}"}
+    client.post("/alerts/c01/actions", json={"action": "acknowledge"}, headers=operator)
+    edited = replace(ROW, comment_id="c01", kafka_offset=50, raw_text="京东 更差了",
+                     crawled_at=datetime(2026, 11, 22, tzinfo=UTC))
+    _store(settings, [edited])
+    again = client.get("/alerts/c01").json()
+    assert (again["raw_text"], again["status"]) == ("京东 更差了", "acknowledged")

@@ -96,11 +96,11 @@ def _refusal(engine: Engine) -> str:
     return message
 
 
-def test_alert_columns_are_alert_row_fields_plus_timestamps() -> None:
+def test_alert_columns_are_alert_row_fields_plus_timestamps_and_triage() -> None:
     hints = get_type_hints(AlertRow)
     columns = Alert.__table__.columns
     assert [c.name for c in columns] == [f.name for f in fields(AlertRow)] + [
-        "created_at", "updated_at", "withdrawn_at"]
+        "created_at", "updated_at", "withdrawn_at", "status", "verdict"]
     for field in fields(AlertRow):
         assert columns[field.name].nullable == (NoneType in get_args(hints[field.name])), field
     assert set(AlertRow.VERSIONED) < set(columns.keys())

@@ -1,4 +1,4 @@
-"""REST API tokens, stored hashed.
+"""The REST API: its tokens (stored hashed), and alerts' status, verdict and audit trail.
 
 Revision ID: 0006
 Revises: 0005
@@ -29,7 +29,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("token_hash"),
     )
+    with op.batch_alter_table("alerts") as batch:
+        batch.add_column(sa.Column("status", sa.String(length=16), nullable=False,
+                                   server_default="open"))
+        batch.add_column(sa.Column("verdict", sa.String(length=16), nullable=True))
+        batch.create_index("ix_alerts_status", ["status"])
+    op.create_table(
+        "alert_events",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("comment_id", sa.String(length=512), nullable=False),
+        sa.Column("action", sa.String(length=16), nullable=False),
+        sa.Column("note", sa.Text(), nullable=True),
+        sa.Column("actor", sa.String(length=128), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_alert_events_comment_id", "alert_events", ["comment_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("alert_events")
+    with op.batch_alter_table("alerts") as batch:
+        batch.drop_index("ix_alerts_status")
+        batch.drop_column("verdict")
+        batch.drop_column("status")
     op.drop_table("api_tokens")
