@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from pipeline.api.routers import alerts, health
+from pipeline.api.routers import alerts, crawls, dead_letters, health, metrics
 from pipeline.config import Settings
 from pipeline.store.engine import check_store, make_engine
 
@@ -28,4 +28,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.include_router(health.router)
     app.include_router(alerts.router)
+    app.include_router(dead_letters.router)
+    app.include_router(crawls.router)
+    app.include_router(metrics.router)
     return app

@@ -67,3 +67,50 @@ class EventOut(BaseModel):
     note: str | None
     actor: str
     at: datetime
+
+
+class DeadLetterOut(BaseModel):
+    """Something the pipeline could not use, with why and where it came from. ``raw`` is the
+    message as text (undecodable bytes replaced); the bytes themselves stay in the store."""
+
+    id: int
+    stage: str
+    reason: str
+    raw: str
+    record_id: str | None
+    kafka_topic: str | None
+    kafka_partition: int | None
+    kafka_offset: int | None
+    created_at: datetime
+
+
+class CrawlRunOut(BaseModel):
+    """One crawl of one site profile."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    profile_id: str
+    started_at: datetime
+    finished_at: datetime
+    pages: int
+    items: int
+    new_items: int
+    dead_letters: int
+    undelivered: int
+    http_errors: dict[str, int]
+    retries: int
+    bans_suspected: int
+    finish_reason: str | None
+    ok: bool
+
+
+class SourceAlertOut(BaseModel):
+    """A crawl-health alert: a source gone silent, or failing."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    profile_id: str
+    kind: str
+    detail: str
+    raised_at: datetime
+    resolved_at: datetime | None

@@ -235,6 +235,18 @@ def select_versions(session: Session, comment_id: str) -> Sequence[AlertVersion]
     return session.scalars(query).all()
 
 
+def alert_counts(session: Session) -> dict[str, int]:
+    """Standing alerts by the status operators gave them (for ``/metrics``)."""
+    return dict(session.execute(select(Alert.status, func.count())
+                                .where(Alert.withdrawn_at.is_(None)).group_by(Alert.status)).all())
+
+
+def dead_letter_counts(session: Session) -> dict[str, int]:
+    """Dead letters by the stage that refused them (for ``/metrics``)."""
+    return dict(session.execute(select(StoredDeadLetter.stage, func.count())
+                                .group_by(StoredDeadLetter.stage)).all())
+
+
 def count(session: Session, model: type[Base]) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 

@@ -163,6 +163,9 @@ def test_operators_triage_alerts_viewers_cannot_and_every_change_is_audited(
         ("acknowledge", "on it", "test"), ("false_positive", None, "test")]
     resolved = client.get("/alerts", params={"status": "resolved"}).json()["alerts"]
     assert [a["comment_id"] for a in resolved] == ["c03"]
+    metrics = client.get("/metrics").text
+    assert 'yuqing_alerts{status="open"} 11.0' in metrics
+    assert 'yuqing_alerts{status="resolved"} 1.0' in metrics
     assert client.post("/alerts/nope/actions", json=acknowledge,
                        headers=operator).status_code == 404
     assert client.post("/alerts/c03/actions", json={"action": "delete"},

@@ -1,0 +1,52 @@
+"""``/metrics``: the store's state in Prometheus' text format, read at each scrape.
+
+Counted from the store rather than kept in this process, so every API replica reports the same
+numbers and a restart loses nothing. The crawl counters of a running crawl scheduler are served
+by the scheduler itself (``yuqing schedule --metrics-port``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Depends, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.orm import Session
+
+from pipeline.api.auth import Db, viewer
+from pipeline.store.crawls import open_source_alerts
+from pipeline.store.queries import alert_counts, dead_letter_counts
+
+router = APIRouter(tags=["metrics"], dependencies=[Depends(viewer)])
+
+
+class _StoreCollector(Collector):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        alerts = GaugeMetricFamily("yuqing_alerts", "Standing alerts, by operator status.",
+                                   labels=["status"])
+        for status, number in sorted(alert_counts(self.session).items()):
+            alerts.add_metric([status], number)
+        yield alerts
+        letters = GaugeMetricFamily("yuqing_dead_letters", "Dead letters stored, by the stage "
+                                    "that refused them.", labels=["stage"])
+        for stage, number in sorted(dead_letter_counts(self.session).items()):
+            letters.add_metric([stage], number)
+        yield letters
+        crawl_alerts = GaugeMetricFamily("yuqing_crawl_health_alerts", "Open crawl-health "
+                                         "alerts, by profile and kind (silent, failing).",
+                                         labels=["profile", "kind"])
+        for alert in open_source_alerts(self.session):
+            crawl_alerts.add_metric([alert.profile_id, alert.kind], 1)
+        yield crawl_alerts
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(db: Db) -> Response:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_StoreCollector(db))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
