@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import unquote_plus
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response, status
+from fastapi.responses import JSONResponse
+from starlette.middleware.base import RequestResponseEndpoint
 
 from pipeline.api.routers import alerts, crawls, dead_letters, health, metrics
 from pipeline.config import Settings
@@ -26,9 +29,19 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Negative-comment alerts, their lineage and crawl health. Every "
                   "route but /healthz needs a bearer token from `yuqing token create`.")
     app.state.engine = engine
+    app.middleware("http")(_refuse_nul)
     app.include_router(health.router)
     app.include_router(alerts.router)
     app.include_router(dead_letters.router)
     app.include_router(crawls.router)
     app.include_router(metrics.router)
     return app
+
+
+async def _refuse_nul(request: Request, call_next: RequestResponseEndpoint) -> Response:
+    """A NUL character in the path or the query is a 400 here: PostgreSQL refuses NUL in any
+    text value, so it would otherwise fail deep in a query as a 500."""
+    if "\x00" in request.url.path or "\x00" in unquote_plus(request.url.query):
+        return JSONResponse({"detail": "NUL characters are not allowed in the path or query"},
+                            status_code=status.HTTP_400_BAD_REQUEST)
+    return await call_next(request)

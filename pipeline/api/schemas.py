@@ -55,7 +55,8 @@ class ActionIn(BaseModel):
     """What an operator does to an alert, and why."""
 
     action: Action
-    note: str | None = Field(None, max_length=2000)
+    note: str | None = Field(None, max_length=2000, pattern=r"^[^\x00]*$",
+                             description="Free text; no NUL characters (the store refuses them).")
 
 
 class EventOut(BaseModel):

@@ -24,7 +24,6 @@ from pipeline.broker import free_port
 from pipeline.config import Settings
 from pipeline.records import AlertRow
 from pipeline.store.engine import make_engine
-from pipeline.store.migrations import upgrade
 from pipeline.store.queries import record_scores
 from pipeline.store.tokens import Role, create_token
 
@@ -38,9 +37,7 @@ ROW = AlertRow(
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    database_url = f"sqlite:///{tmp_path / 'yuqing.db'}"
-    upgrade(database_url)
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(database_url=database_url, data_dir=tmp_path / "data")
 
 

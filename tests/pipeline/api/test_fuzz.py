@@ -2,14 +2,14 @@
 
 Schemathesis (Hypothesis underneath) generates requests for every operation the schema lists,
 with an operator's token so each reaches its handler, against the real app on a store holding
-an alert, a dead letter and a crawl.
+an alert, a dead letter and a crawl, on SQLite and on PostgreSQL (which refuses NUL characters
+in text: the first 500 this found). Derandomized, so CI runs the same examples every time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -21,7 +21,6 @@ from pipeline.api.app import create_app
 from pipeline.config import Settings
 from pipeline.records import AlertRow, DeadLetter
 from pipeline.store.engine import make_engine
-from pipeline.store.migrations import upgrade
 from pipeline.store.models import CrawlRun
 from pipeline.store.queries import add_dead_letters, record_scores
 from pipeline.store.tokens import Role, create_token
@@ -36,9 +35,7 @@ class Served:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Served:
-    database_url = f"sqlite:///{tmp_path / 'yuqing.db'}"
-    upgrade(database_url)
+def served(database_url: str) -> Served:
     engine = make_engine(database_url)
     with Session(engine) as session, session.begin():
         record_scores(session, [AlertRow(
@@ -63,7 +60,7 @@ def test_no_generated_request_gets_a_server_error(served: Served) -> None:
 
     for operation in operations:
         @given(case=operation.as_strategy())
-        @settings(max_examples=40, deadline=None, database=None,
+        @settings(max_examples=40, deadline=None, database=None, derandomize=True,
                   suppress_health_check=[HealthCheck.too_slow])
         def call(case: schemathesis.Case) -> None:
             response = case.call(headers=headers)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +14,6 @@ from pipeline.api.app import create_app
 from pipeline.config import Settings
 from pipeline.records import DeadLetter, Lineage
 from pipeline.store.engine import make_engine
-from pipeline.store.migrations import upgrade
 from pipeline.store.models import CrawlRun, SourceAlert
 from pipeline.store.queries import add_dead_letters
 from pipeline.store.tokens import Role, create_token
@@ -24,9 +22,7 @@ START = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    database_url = f"sqlite:///{tmp_path / 'yuqing.db'}"
-    upgrade(database_url)
+def client(database_url: str) -> Iterator[TestClient]:
     engine = make_engine(database_url)
     with Session(engine) as session, session.begin():
         add_dead_letters(session, [
