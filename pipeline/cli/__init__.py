@@ -23,6 +23,7 @@ from pipeline.cli import (
     crawl,
     demo,
     evaluate,
+    export,
     query,
     serve,
     store,
@@ -46,6 +47,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(build.app, name="build")
 app.add_typer(store.app, name="db")
 app.add_typer(serve.app, name="token")
+app.add_typer(export.app, name="export")
 app.command()(stream.broker)
 app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
     stream.run)

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="API tokens: `yuqing token create --role viewer|operator --name N`.",
-                  no_args_is_help=True)
+app = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
 
 
 def serve(
@@ -50,3 +49,48 @@ def create(
     finally:
         engine.dispose()
     typer.echo(token)
+
+
+@app.command("list")
+def list_() -> None:
+    """Every token: id, name, role, when made and last used, and whether revoked."""
+    from sqlalchemy.orm import Session
+
+    from pipeline.config import get_settings
+    from pipeline.store.engine import check_store, make_engine
+    from pipeline.store.tokens import list_tokens
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        check_store(engine)
+        with Session(engine) as session:
+            for token in list_tokens(session):
+                used = token.last_used_at.isoformat() if token.last_used_at else "never used"
+                state = f"revoked {token.revoked_at.isoformat()}" if token.revoked_at else "active"
+                typer.echo(f"{token.id}\t{token.name}\t{token.role}\t"
+                           f"{token.created_at.isoformat()}\t{used}\t{state}")
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def revoke(token_id: Annotated[int, typer.Argument(help="The id `yuqing token list` shows.")]
+           ) -> None:
+    """Stop a token from working, from its next request."""
+    from sqlalchemy.orm import Session
+
+    from pipeline.config import get_settings
+    from pipeline.store.engine import check_store, make_engine
+    from pipeline.store.tokens import revoke_token
+
+    engine = make_engine(get_settings().database_url)
+    try:
+        check_store(engine)
+        with Session(engine) as session, session.begin():
+            token = revoke_token(session, token_id)
+            name = token.name if token is not None else None
+    finally:
+        engine.dispose()
+    if name is None:
+        raise typer.BadParameter(f"no token with id {token_id} (see `yuqing token list`)")
+    typer.echo(f"token {token_id} ({name}) revoked")

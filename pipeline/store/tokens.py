@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -42,4 +43,17 @@ def find_token(session: Session, token: str) -> ApiToken | None:
                                                 ApiToken.revoked_at.is_(None)))
     if row is not None:
         row.last_used_at = datetime.now(UTC)
+    return row
+
+
+def list_tokens(session: Session) -> Sequence[ApiToken]:
+    """Every token ever made, revoked ones too (they stay, for the audit trail's names)."""
+    return session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
+
+
+def revoke_token(session: Session, token_id: int) -> ApiToken | None:
+    """Stops the token from working from the next request; None if there is no such token."""
+    row = session.get(ApiToken, token_id)
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
     return row

@@ -68,3 +68,16 @@ def alert_events(session: Session, comment_id: str) -> Sequence[AlertEvent]:
     """What operators did to the alert, oldest first."""
     return session.scalars(select(AlertEvent).where(AlertEvent.comment_id == comment_id)
                            .order_by(AlertEvent.at, AlertEvent.id)).all()
+
+
+def judged_alerts(session: Session) -> list[tuple[Alert, AlertEvent]]:
+    """Every alert an operator judged (true or false positive), with the judgement's event,
+    oldest judgement first: the labelled examples ``yuqing export feedback`` writes."""
+    judgements = (select(AlertEvent)
+                  .where(AlertEvent.action.in_([Action.TRUE_POSITIVE, Action.FALSE_POSITIVE]))
+                  .order_by(AlertEvent.at, AlertEvent.id))
+    latest = {event.comment_id: event for event in session.scalars(judgements)}
+    alerts = {alert.comment_id: alert for alert in session.scalars(
+        select(Alert).where(Alert.comment_id.in_(list(latest))))} if latest else {}
+    return sorted(((alerts[comment_id], event) for comment_id, event in latest.items()
+                   if comment_id in alerts), key=lambda pair: (pair[1].at, pair[1].id))
