@@ -54,7 +54,7 @@ from crawlers import metrics
 from crawlers.profiles import Profile, ProfileError, load_profile, load_profile_files
 from crawlers.run import crawl_summary_problems, record_run
 from pipeline.config import Settings, get_settings
-from pipeline.store.engine import StoreError, check_store, make_engine
+from pipeline.store.engine import StoreError, open_store
 from pipeline.store.models import ScheduledCrawl
 
 log = logging.getLogger(__name__)
@@ -245,8 +245,7 @@ class CrawlScheduler:
 
     def __init__(self, settings: Settings, directory: Path) -> None:
         self.settings, self.directory = settings, directory
-        self._engine = make_engine(settings.database_url)
-        check_store(self._engine)
+        self._engine = open_store(settings.database_url)
         self._scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(
                 engine=self._engine, tablename=ScheduledCrawl.__tablename__)},

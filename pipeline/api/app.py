@@ -12,13 +12,12 @@ from starlette.middleware.base import RequestResponseEndpoint
 
 from pipeline.api.routers import alerts, crawls, dead_letters, health, metrics
 from pipeline.config import Settings
-from pipeline.store.engine import check_store, make_engine
+from pipeline.store.engine import open_store
 
 
 def create_app(settings: Settings) -> FastAPI:
     """The app for ``settings``' store, checked (reachable, migrated) before it serves."""
-    engine = make_engine(settings.database_url)
-    check_store(engine)
+    engine = open_store(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

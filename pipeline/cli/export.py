@@ -27,23 +27,18 @@ def feedback(
 
     from pipeline.config import get_settings
     from pipeline.records import Label
-    from pipeline.store.engine import check_store, make_engine
+    from pipeline.store.engine import open_store
     from pipeline.store.triage import Verdict, judged_alerts
 
-    engine = make_engine(get_settings().database_url)
-    try:
-        check_store(engine)
-        with Session(engine) as session:
-            lines = [json.dumps({
-                "comment_id": alert.comment_id, "source": alert.source, "text": alert.raw_text,
-                "label": (Label.NEGATIVE if alert.verdict == Verdict.TRUE_POSITIVE
-                          else Label.POSITIVE).value,
-                "verdict": alert.verdict, "score": alert.score,
-                "model_version": alert.model_version, "marked_by": event.actor,
-                "marked_at": event.at.isoformat(), "note": event.note,
-            }, ensure_ascii=False) for alert, event in judged_alerts(session)]
-    finally:
-        engine.dispose()
+    with Session(open_store(get_settings().database_url)) as session:
+        lines = [json.dumps({
+            "comment_id": alert.comment_id, "source": alert.source, "text": alert.raw_text,
+            "label": (Label.NEGATIVE if alert.verdict == Verdict.TRUE_POSITIVE
+                      else Label.POSITIVE).value,
+            "verdict": alert.verdict, "score": alert.score,
+            "model_version": alert.model_version, "marked_by": event.actor,
+            "marked_at": event.at.isoformat(), "note": event.note,
+        }, ensure_ascii=False) for alert, event in judged_alerts(session)]
     text = "".join(line + "\n" for line in lines)
     if output is None:
         sys.stdout.write(text)

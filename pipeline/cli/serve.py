@@ -34,20 +34,15 @@ def create(
     from sqlalchemy.orm import Session
 
     from pipeline.config import get_settings
-    from pipeline.store.engine import check_store, make_engine
+    from pipeline.store.engine import open_store
     from pipeline.store.tokens import Role, create_token
 
     try:
         chosen = Role(role)
     except ValueError:
         raise typer.BadParameter(f"role must be one of {[r.value for r in Role]}") from None
-    engine = make_engine(get_settings().database_url)
-    try:
-        check_store(engine)
-        with Session(engine) as session, session.begin():
-            token = create_token(session, name, chosen)
-    finally:
-        engine.dispose()
+    with Session(open_store(get_settings().database_url)) as session, session.begin():
+        token = create_token(session, name, chosen)
     typer.echo(token)
 
 
@@ -57,20 +52,15 @@ def list_() -> None:
     from sqlalchemy.orm import Session
 
     from pipeline.config import get_settings
-    from pipeline.store.engine import check_store, make_engine
+    from pipeline.store.engine import open_store
     from pipeline.store.tokens import list_tokens
 
-    engine = make_engine(get_settings().database_url)
-    try:
-        check_store(engine)
-        with Session(engine) as session:
-            for token in list_tokens(session):
-                used = token.last_used_at.isoformat() if token.last_used_at else "never used"
-                state = f"revoked {token.revoked_at.isoformat()}" if token.revoked_at else "active"
-                typer.echo(f"{token.id}\t{token.name}\t{token.role}\t"
-                           f"{token.created_at.isoformat()}\t{used}\t{state}")
-    finally:
-        engine.dispose()
+    with Session(open_store(get_settings().database_url)) as session:
+        for token in list_tokens(session):
+            used = token.last_used_at.isoformat() if token.last_used_at else "never used"
+            state = f"revoked {token.revoked_at.isoformat()}" if token.revoked_at else "active"
+            typer.echo(f"{token.id}\t{token.name}\t{token.role}\t"
+                       f"{token.created_at.isoformat()}\t{used}\t{state}")
 
 
 @app.command()
@@ -80,17 +70,12 @@ def revoke(token_id: Annotated[int, typer.Argument(help="The id `yuqing token li
     from sqlalchemy.orm import Session
 
     from pipeline.config import get_settings
-    from pipeline.store.engine import check_store, make_engine
+    from pipeline.store.engine import open_store
     from pipeline.store.tokens import revoke_token
 
-    engine = make_engine(get_settings().database_url)
-    try:
-        check_store(engine)
-        with Session(engine) as session, session.begin():
-            token = revoke_token(session, token_id)
-            name = token.name if token is not None else None
-    finally:
-        engine.dispose()
+    with Session(open_store(get_settings().database_url)) as session, session.begin():
+        token = revoke_token(session, token_id)
+        name = token.name if token is not None else None
     if name is None:
         raise typer.BadParameter(f"no token with id {token_id} (see `yuqing token list`)")
     typer.echo(f"token {token_id} ({name}) revoked")

@@ -19,17 +19,16 @@ from sqlalchemy.orm import Session
 from devkit.child import child_env
 from devkit.demosite.comments import platform_comments
 from devkit.demosite.server import DemoSite
+from devkit.demosite.site_profiles import profile_copies
 from pipeline.config import Settings
 from pipeline.records import parse_record
 from pipeline.store.crawls import crawl_resume
 from pipeline.store.engine import make_engine
 from tests.crawlers.command import yuqing
 from tests.crawlers.topics import read_topic
-from tests.utils.paths import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
-PROFILES = REPO_ROOT / "devkit" / "demosite" / "profiles"
 
 
 @pytest.fixture
@@ -42,13 +41,7 @@ def site() -> Iterator[DemoSite]:
 
 def _profile(site: DemoSite, name: str, tmp_path: Path, *edits: tuple[str, str]) -> Path:
     """A demo profile pointed at ``site``, with ``edits`` (old, new) made to its text."""
-    text = (PROFILES / name).read_text().replace("http://127.0.0.1:8080", site.base_url)
-    for old, new in edits:
-        assert old in text, f"{name} has no {old!r}"
-        text = text.replace(old, new)
-    path = tmp_path / name
-    path.write_text(text)
-    return path
+    return profile_copies(site.port, tmp_path, (name,), edits)[0]
 
 
 def _crawl(settings: Settings, site: DemoSite, name: str, tmp_path: Path,
@@ -96,9 +89,7 @@ def test_a_crawl_that_could_not_deliver_keeps_nothing(
     unreachable = settings.model_copy(update={"kafka_delivery_timeout_s": 2})
     # A broker that is not there: every message fails; nothing may be remembered as sent.
     dead = unreachable.model_copy(update={"kafka_bootstrap": "127.0.0.1:9"})
-    profile = tmp_path / "demo-weibo.yaml"
-    profile.write_text((PROFILES / "demo-weibo.yaml").read_text().replace(
-        "http://127.0.0.1:8080", f"http://127.0.0.1:{site.port}"))
+    profile = _profile(site, "demo-weibo.yaml", tmp_path)
     failed = yuqing(dead, "crawl", "--profile", str(profile))
     assert failed.returncode != 0
 
@@ -109,8 +100,7 @@ def test_a_crawl_that_could_not_deliver_keeps_nothing(
 def test_profiles_are_not_crawled_into_a_store_without_the_schema(
         settings: Settings, site: DemoSite, tmp_path: Path) -> None:
     bare = settings.model_copy(update={"database_url": f"sqlite:///{tmp_path / 'bare.db'}"})
-    profile = tmp_path / "demo-feed.toml"
-    profile.write_text((PROFILES / "demo-feed.toml").read_text())
+    profile = _profile(site, "demo-feed.toml", tmp_path)
 
     done = yuqing(bare, "crawl", "--profile", str(profile))
 
