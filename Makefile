@@ -23,10 +23,13 @@ artifacts: $(STAMP)
 demo: artifacts
 	$(BIN)/yuqing demo
 
-# From Debian, when missing: PostgreSQL (the store's tests run against a real server), and Maven
-# and a Java runtime (Apache Kafka for the broker tests).
+# From Debian, when missing: PostgreSQL (the store's tests run against a real server), Maven
+# and a Java runtime (Apache Kafka for the broker tests), and Chromium with a Chinese font (the
+# dashboard's browser test, and its screenshot's comments).
 DEBIAN_DEPS := $(if $(wildcard /usr/lib/postgresql/*/bin/pg_ctl),,postgresql) \
-	$(if $(shell command -v mvn),,maven) $(if $(shell command -v java),,default-jre-headless)
+	$(if $(shell command -v mvn),,maven) $(if $(shell command -v java),,default-jre-headless) \
+	$(if $(wildcard /usr/bin/chromium),,chromium) \
+	$(if $(wildcard /usr/share/fonts/truetype/wqy/wqy-microhei.ttc),,fonts-wqy-microhei)
 
 system-deps:
 	@if [ -z "$(strip $(DEBIAN_DEPS))" ]; then :; \

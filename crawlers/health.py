@@ -25,6 +25,7 @@ from pipeline.store.crawls import (
     select_crawl_runs,
 )
 from pipeline.store.models import SourceAlert
+from pipeline.store.outbox import Notice, NoticeKind, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +79,23 @@ def update_alerts(session: Session, profile: Profile, now: datetime | None = Non
     open_alerts = {alert.kind: alert for alert in open_source_alerts(session, profile.id)}
     for kind, detail in health.problems.items():
         if kind not in open_alerts:
-            session.add(SourceAlert(profile_id=profile.id, kind=kind, detail=detail,
-                                    raised_at=now))
+            alert = SourceAlert(profile_id=profile.id, kind=kind, detail=detail, raised_at=now)
+            session.add(alert)
+            session.flush()  # the notice's key is the alert's id
+            enqueue(session, [health_notice(alert)])
             log.warning("crawl-health alert: %s is %s: %s", profile.id, kind, detail)
     for kind, alert in open_alerts.items():
         if kind not in health.problems:
             alert.resolved_at = now
             log.info("crawl-health alert resolved: %s is no longer %s", profile.id, kind)
     return health
+
+
+def health_notice(alert: SourceAlert) -> Notice:
+    """The notification of a crawl-health alert, sent once per incident (its row's id)."""
+    return Notice(kind=NoticeKind.CRAWL_HEALTH, key=f"crawl_health:{alert.id}",
+                  title=f"Crawl health: source {alert.profile_id} is {alert.kind}",
+                  body=alert.detail, source=alert.profile_id, keywords=(), score=None, url=None)
 
 
 def _aware(moment: datetime | None) -> datetime | None:

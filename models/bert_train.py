@@ -15,6 +15,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from transformers import AutoTokenizer, get_linear_schedule_with_warmup
 from models.bert import MAX_LENGTH, classify, load_classifier, load_tokenizer, pick_device
 from models.bert_card import describe_hardware, model_card
 from models.data import cleaned_pairs, data_hash, load_examples
+from models.extra import ExtraFile, extra_pairs, read_extras
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +47,29 @@ class TrainConfig:
     seed: int = 13
     eval_every: int = 200  # steps between dev evaluations and saved training states
     device: str = "auto"
+    extra: tuple[Path, ...] = ()  # labelled-example files added to the train split only
+
+    def described(self) -> dict[str, object]:
+        """The settings as JSON can hold them; ``extra`` only when given, so a run without extra
+        data keeps the version it had before extra data existed."""
+        described = {**asdict(self), "base": str(self.base)}
+        del described["extra"]
+        return described | ({"extra": [str(p) for p in self.extra]} if self.extra else {})
 
     def version(self) -> str:
-        """Same settings and data, same version: that is what lets a re-run resume."""
-        settings = {**asdict(self), "base": str(self.base), "data": data_hash()}
+        """Same settings and data, same version: that is what lets a re-run resume. An extra
+        file counts by its content, so an edited one starts a new run."""
+        extra = [hashlib.sha256(path.read_bytes()).hexdigest() for path in self.extra]
+        settings = {**self.described(), **({"extra": extra} if extra else {}), "data": data_hash()}
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
         return f"bert-{digest[:10]}"
 
 
-def encode_splits(config: TrainConfig, generator: torch.Generator) -> dict[str, Split]:
+def encode_splits(
+    config: TrainConfig, generator: torch.Generator, extras: Sequence[ExtraFile] = ()
+) -> dict[str, Split]:
+    """Token ids and labels of each split; the extra examples join the train split after the
+    ``max_train`` subset is drawn, so they are always used."""
     tokenizer = load_tokenizer(config.base, config.max_length)
     splits = {}
     for name in ("train", "dev", "test"):
@@ -61,7 +77,7 @@ def encode_splits(config: TrainConfig, generator: torch.Generator) -> dict[str, 
         if name == "train":
             order = torch.randperm(len(examples), generator=generator).tolist()
             examples = [examples[i] for i in order][: config.max_train or None]
-        pairs = cleaned_pairs(examples)
+        pairs = cleaned_pairs(examples) + (extra_pairs(extras) if name == "train" else [])
         encodings = tokenizer.encode_batch([text for text, _ in pairs])
         splits[name] = ([torch.tensor(e.ids) for e in encodings], [label for _, label in pairs])
     return splits
@@ -113,6 +129,7 @@ def train_bert(
     ``pause_after`` ends this session at the first dev evaluation at least that many steps in,
     returning None and leaving the state for the next run: a shared CPU can train in slices.
     """
+    extras = read_extras(config.extra)
     device, out_dir = pick_device(config.device), out_root / config.version()
     if (out_dir / "metrics.json").exists():
         log.info("%s is already trained", out_dir)
@@ -120,7 +137,7 @@ def train_bert(
     random.seed(config.seed)
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    splits = encode_splits(config, generator)
+    splits = encode_splits(config, generator, extras)
     lengths = [len(ids) for ids in splits["train"][0]]
     n_epochs = max(1, -int(-config.epochs // 1))
     epochs = [make_batches(lengths, config.batch_size, generator) for _ in range(n_epochs)]
@@ -176,7 +193,8 @@ def train_bert(
         "dev_accuracy": state["best"]["dev_accuracy"], "best_step": state["best"]["step"],
         "steps": len(schedule), "test_accuracy": test, "training_seconds": time.time() - started,
         "hardware": describe_hardware(device),
-        "config": {**asdict(config), "base": str(config.base)},
+        "config": config.described(),
+        **({"extra_data": [extra.card() for extra in extras]} if extras else {}),
     }  # fmt: skip
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (out_dir / "README.md").write_text(model_card(metrics))

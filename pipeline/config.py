@@ -37,6 +37,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from pipeline.notify_settings import Notifications
+
 ENV_PREFIX = "YUQING_"
 CONFIG_VARIABLE = f"{ENV_PREFIX}CONFIG"
 _POSTGRES_SCHEMES = ("postgres://", "postgresql://")
@@ -115,6 +117,26 @@ class Settings(BaseSettings):
         "None: the default under artifacts_dir.",
     )
 
+    # Surges (pipeline.stream.surges; docs/surges.md)
+    surge_window_s: int = Field(
+        600, ge=60, description="Negatives are counted per window of this many seconds, per "
+        "keyword and per source, by when the job received them.")
+    surge_alpha: float = Field(
+        0.1, gt=0, le=1, description="Weight of the newest window in the baseline's moving "
+        "mean and spread (EWMA): 0.1 remembers about the last 10 windows.")
+    surge_factor: float = Field(
+        3.0, gt=0, description="A window surges when its count exceeds the baseline mean by "
+        "this many spreads (standard deviations, at least 1).")
+    surge_min_count: int = Field(
+        5, ge=1, description="Fewer negatives than this in a window are never a surge, "
+        "whatever the baseline.")
+    surge_warmup_windows: int = Field(
+        6, ge=0, description="Windows a subject's baseline must have seen before it can surge; "
+        "a new keyword or source learns its normal level first.")
+    surge_max_age_s: int = Field(
+        3600, gt=0, description="A negative written longer ago than this when the job received "
+        "it (a backfill, a crawl catching up) is history, not a surge, and is not counted.")
+
     # Crawling
     http_timeout_s: float = Field(15.0, gt=0)
     http_retries: int = Field(3, ge=0)
@@ -127,6 +149,12 @@ class Settings(BaseSettings):
     crawl_workers: int = Field(
         4, ge=1, description="How many profiles `yuqing schedule` crawls at once (one crawl "
         "per profile at a time, each in its own process).")
+
+    # Notifications
+    notifications: Notifications = Field(
+        default_factory=Notifications,
+        description="Channels and the rules that route alerts to them (docs/notifications.md); "
+        "set in the config file's [notifications] table.")
 
     def __init__(self, **values: Any) -> None:
         """Turn pydantic's multi-line report into the one line the CLI shows the operator."""

@@ -333,3 +333,40 @@ class AlertRow:
 
     def as_dict(self) -> dict[str, object]:
         return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+class SurgeSubject(StrEnum):
+    """What a surge is counted for: a watched keyword (a brand, a product) or a source."""
+
+    KEYWORD = "keyword"
+    SOURCE = "source"
+
+
+@dataclass(frozen=True)
+class SurgeComment:
+    """One of a surge's most negative comments, so the notification shows what people said."""
+
+    comment_id: str
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Surge:
+    """A window in which one subject's negative comments jumped well above its own baseline.
+
+    Raised once per episode by the stream job (:mod:`pipeline.stream.surges`), stored once per
+    subject and window (a replay upserts), shown by the API and sent through the notifications.
+    ``threshold`` is the count the window had to reach: the baseline's mean plus its spread times
+    the configured factor, and never below the configured minimum count.
+    """
+
+    subject_kind: SurgeSubject
+    subject: str
+    window_start: datetime
+    window_end: datetime
+    count: int
+    baseline_mean: float
+    baseline_std: float
+    threshold: float
+    top_comments: tuple[SurgeComment, ...]

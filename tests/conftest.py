@@ -19,6 +19,7 @@ from pipeline.kafka import ensure_topics
 from pipeline.kafka_server import KAFKA_VERSION, KafkaServer, libs_dir
 from pipeline.store.migrations import upgrade
 from tests.utils.brokers import own_topics
+from tests.utils.store import drop_all_tables
 
 
 @pytest.fixture
@@ -82,6 +83,20 @@ def postgres() -> Iterator[PostgresServer]:
 def postgres_url(postgres: PostgresServer) -> str:
     """The session server's URL, password included."""
     return postgres.url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated store; the shared PostgreSQL server's tables are dropped afterwards."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'yuqing.db'}"
+        upgrade(url)
+        yield url
+        return
+    url = request.getfixturevalue("postgres_url")
+    upgrade(url)
+    yield url
+    drop_all_tables(url)
 
 
 def _missing_for_kafka(libs: Path) -> str | None:

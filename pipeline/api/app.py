@@ -10,7 +10,17 @@ from fastapi import FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.middleware.base import RequestResponseEndpoint
 
-from pipeline.api.routers import alerts, crawls, dead_letters, health, metrics
+from pipeline.api.routers import (
+    alerts,
+    crawls,
+    dashboard,
+    dead_letters,
+    health,
+    metrics,
+    silences,
+    stats,
+    surges,
+)
 from pipeline.config import Settings
 from pipeline.store.engine import open_store
 
@@ -34,6 +44,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(dead_letters.router)
     app.include_router(crawls.router)
     app.include_router(metrics.router)
+    app.include_router(stats.router)
+    app.include_router(surges.router)
+    app.include_router(silences.router)
+    app.include_router(dashboard.router)
+    app.mount("/static", dashboard.assets, name="static")
     return app
 
 

@@ -3,10 +3,13 @@ change without changing the API, and the OpenAPI schema says exactly what a clie
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pipeline.records import SurgeSubject
+from pipeline.store.stats import Bucket, GroupBy
 from pipeline.store.triage import Action, AlertStatus, Verdict
 
 
@@ -115,3 +118,116 @@ class SourceAlertOut(BaseModel):
     detail: str
     raised_at: datetime
     resolved_at: datetime | None
+
+
+class VolumePointOut(BaseModel):
+    """One bucket: comments written in it, how many are negative, and the negative share (None
+    for a bucket without comments)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    start: datetime
+    total: int
+    negative: int
+    share: float | None
+
+
+class VolumeSeries(BaseModel):
+    """One source's or keyword's buckets (``group`` is None when not grouped)."""
+
+    group: str | None
+    points: list[VolumePointOut]
+
+
+class StatsOut(BaseModel):
+    bucket: Bucket
+    by: GroupBy
+    tz: str
+    series: list[VolumeSeries]
+
+
+class SurgeCommentOut(BaseModel):
+    comment_id: str
+    text: str
+    score: float
+
+
+class SurgeOut(BaseModel):
+    """A window in which one keyword's or source's negative comments jumped above its own
+    baseline: the count, the baseline it was judged against, and the most negative comments."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    subject_kind: SurgeSubject
+    subject: str
+    window_start: datetime
+    window_end: datetime
+    count: int
+    baseline_mean: float
+    baseline_std: float
+    threshold: float
+    top_comments: list[SurgeCommentOut]
+    raised_at: datetime
+
+
+_NO_NUL = r"^[^\x00]*$"
+
+
+class SilenceMatchers(BaseModel):
+    """What a silence mutes: notices meeting every matcher given (at least one). ``keyword``
+    is met by a notice with that keyword among its keywords; ``rule`` names a notification
+    rule."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["alert", "surge", "crawl_health"] | None = None
+    source: str | None = Field(None, min_length=1, max_length=512, pattern=_NO_NUL)
+    keyword: str | None = Field(None, min_length=1, max_length=128, pattern=_NO_NUL)
+    rule: str | None = Field(None, min_length=1, max_length=128, pattern=_NO_NUL)
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> SilenceMatchers:
+        if not self.model_dump(exclude_none=True):
+            raise ValueError("a silence needs at least one matcher (kind, source, keyword, rule)")
+        return self
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """The store keeps UTC; a time that has no UTC equivalent (year 1 east of Greenwich) is
+    refused here rather than failing in the store."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("out of range") from None
+
+
+class SilenceIn(BaseModel):
+    """A new silence, from ``starts_at`` (default: now) until ``ends_at``, with a timezone."""
+
+    matchers: SilenceMatchers
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime
+    comment: str | None = Field(None, max_length=2000, pattern=_NO_NUL,
+                                description="Why; no NUL characters (the store refuses them).")
+
+    _in_utc = field_validator("starts_at", "ends_at")(_utc)
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> SilenceIn:
+        if self.starts_at is not None and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class SilenceOut(BaseModel):
+    id: int
+    matchers: dict[str, str]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str | None
+    expired_by: str | None
+    active: bool

@@ -24,7 +24,9 @@ from pipeline.cli import (
     demo,
     evaluate,
     export,
+    notify,
     query,
+    replay,
     serve,
     store,
     stream,
@@ -48,6 +50,7 @@ app.add_typer(build.app, name="build")
 app.add_typer(store.app, name="db")
 app.add_typer(serve.app, name="token")
 app.add_typer(export.app, name="export")
+app.add_typer(notify.app, name="notify")
 app.command()(stream.broker)
 app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(
     stream.run)
@@ -59,9 +62,12 @@ app.command()(query.crawls)
 app.command()(query.sources)
 app.command()(demo.demo)
 app.command("demo-site")(demo.demo_site)
+app.command("demo-surge")(demo.demo_surge)
+app.command("demo-webhook")(demo.demo_webhook)
 app.command()(evaluate.score)
 app.command()(text.correct)
 app.command()(serve.serve)
+app.command()(replay.replay)
 
 _verbose = False
 

@@ -15,3 +15,8 @@ Epochs = Annotated[int, typer.Option(min=1, help="Most epochs; the best dev one 
 HiddenDim = Annotated[int, typer.Option(min=8, help="LSTM units per direction.")]
 Stride = Annotated[int, typer.Option(min=1, help="Characters per LSTM step.")]
 MaxLen = Annotated[int, typer.Option(min=8, help="Characters read per comment.")]
+Extra = Annotated[list[Path] | None, typer.Option(
+    "--extra", dir_okay=False, metavar="FILE",
+    help="Labelled examples to add to the train split, one JSON object a line with text and "
+         "label (what `yuqing export feedback` writes); repeatable. Never added to dev or test: "
+         "an example whose text is a dev or test text is dropped, and the log counts it.")]

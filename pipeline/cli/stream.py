@@ -78,4 +78,5 @@ def run(
     argv += [f"--until-idle={until_idle}"] if until_idle is not None else []
     summary = run_pipeline(argv, get_settings())
     typer.echo(f"read {summary.read}, scored {summary.scored}, alerts {summary.alerts}, "
-               f"dead letters {summary.dead_letters} in {summary.seconds}s")
+               f"surges {summary.surges}, dead letters {summary.dead_letters} in "
+               f"{summary.seconds}s")

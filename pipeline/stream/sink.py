@@ -21,10 +21,11 @@ fail the bundle at once, uncommitted, so that a restart after the fix resumes fr
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Self
 
 import apache_beam as beam
@@ -35,9 +36,11 @@ from sqlalchemy.orm import Session
 
 from pipeline.alerts import Scored
 from pipeline.config import Settings
-from pipeline.records import DeadLetter, Lineage
+from pipeline.records import AlertRow, DeadLetter, Lineage, Surge, SurgeSubject
 from pipeline.store.engine import StoreError, display_url, make_engine
+from pipeline.store.outbox import Notice, NoticeKind, enqueue
 from pipeline.store.queries import add_dead_letters, record_scores
+from pipeline.store.surges import add_surges
 from pipeline.stream import progress
 
 log = logging.getLogger(__name__)
@@ -194,8 +197,32 @@ class WriteRows(beam.DoFn):
                 return
 
 
+# A notice carries enough of the comment to act on from a phone; the URL leads to the rest.
+_NOTICE_TEXT_CHARS = 500
+
+
 def record_scored(session: Session, scored: list[Scored]) -> None:
-    record_scores(session, [item.row for item in scored])
+    """Store the scored comments and, in the same transaction, put a notice in the outbox for
+    each alert raised or reinstated, so a notice exists exactly when its alert does."""
+    raised = record_scores(session, [item.row for item in scored])
+    enqueue(session, [alert_notice(row) for row in raised])
+
+
+def alert_notice(row: AlertRow) -> Notice:
+    """The notice of a raised alert, keyed by the version that raised it: a replay of that
+    message adds nothing, a later edit that raises it again is a new notice."""
+    text = _shortened(row.raw_text)
+    keywords = f"\nkeywords: {', '.join(row.keywords)}" if row.keywords else ""
+    return Notice(
+        kind=NoticeKind.ALERT,
+        key=f"alert:{row.comment_id}:{row.kafka_topic}:{row.kafka_partition}:{row.kafka_offset}",
+        title=f"Negative comment on {row.source} (score {row.score:.2f})",
+        body=f"{text}{keywords}", source=row.source, keywords=tuple(row.keywords),
+        score=row.score, url=row.url)
+
+
+def _shortened(text: str) -> str:
+    return text if len(text) <= _NOTICE_TEXT_CHARS else f"{text[:_NOTICE_TEXT_CHARS]}…"
 
 
 def scored_letter(scored: Scored, cause: str) -> DeadLetter:
@@ -223,6 +250,46 @@ def write_alerts(database_url: str, retry: StoreRetry | None = None) -> WriteRow
 def write_dead_letters(database_url: str, retry: StoreRetry | None = None) -> WriteRows:
     """The writer of dead letters; one the store refuses is replaced by its substitute."""
     return WriteRows(database_url, add_dead_letters, "dead_letters", substitute_letter, retry)
+
+
+def record_surges(session: Session, surges: list[Surge]) -> None:
+    """Store the surges and put each one's notice in the outbox in the same transaction."""
+    add_surges(session, surges)
+    enqueue(session, [surge_notice(surge) for surge in surges])
+
+
+def surge_notice(surge: Surge) -> Notice:
+    """The notice of a surge: the window, the count against the baseline, the worst comments."""
+    title = (f"Surge: {surge.count} negative comments about {surge.subject} "
+             f"({surge.subject_kind}) in {_minutes(surge)} min (usually "
+             f"{surge.baseline_mean:.1f})")
+    lines = [f"Window {surge.window_start.isoformat()} to {surge.window_end.isoformat()}: "
+             f"{surge.count} negatives; baseline {surge.baseline_mean:.1f} ± "
+             f"{surge.baseline_std:.1f}, threshold {surge.threshold:.1f}.",
+             *(f"- ({comment.score:.2f}) {_shortened(comment.text)}"
+               for comment in surge.top_comments)]
+    keyword = surge.subject_kind is SurgeSubject.KEYWORD
+    return Notice(
+        kind=NoticeKind.SURGE,
+        key=f"surge:{surge.subject_kind}:{surge.subject}:{surge.window_start.isoformat()}",
+        title=title, body="\n".join(lines), source=None if keyword else surge.subject,
+        keywords=(surge.subject,) if keyword else (), score=None, url=None)
+
+
+def surge_letter(surge: Surge, cause: str) -> DeadLetter:
+    """A surge the store refused: kept as JSON, since no Kafka message carried it."""
+    return DeadLetter(stage="store", reason=f"the store refused a surge's row: {cause}",
+                      raw=json.dumps(asdict(surge), default=str, ensure_ascii=False).encode(),
+                      record_id=f"surge:{surge.subject_kind}:{surge.subject}")
+
+
+def write_surges(database_url: str, retry: StoreRetry | None = None) -> WriteRows:
+    """The writer of surges and their notices."""
+    return WriteRows(database_url, record_surges, "surges_written", surge_letter, retry)
+
+
+def _minutes(surge: Surge) -> int:
+    return round((surge.window_end - surge.window_start).total_seconds() / 60)
 
 
 def _count(name: str, n: int) -> None:

@@ -18,7 +18,7 @@ from devkit.demosite.comments import platform_comments
 from devkit.demosite.server import DemoSite
 from pipeline.config import Settings
 from pipeline.store.engine import make_engine
-from pipeline.store.models import SourceAlert
+from pipeline.store.models import OutboxNotice, SourceAlert
 from tests.crawlers.command import yuqing
 from tests.utils.paths import REPO_ROOT
 
@@ -93,6 +93,12 @@ def test_a_failing_source_raises_one_alert_and_yuqing_sources_shows_it(
     assert shown.returncode == 1
     assert "demo-weibo: failing: 2 of its last 3 crawls went wrong" in shown.stderr
     assert _source_alerts(settings) == [("demo-weibo", "failing", True)]  # raised once
+    with Session(make_engine(settings.database_url)) as session:  # and notified once
+        notices = session.scalars(select(OutboxNotice)).all()
+        alert_id = session.scalars(select(SourceAlert.id)).one()
+        assert [(n.kind, n.key, n.source) for n in notices] == [
+            ("crawl_health", f"crawl_health:{alert_id}", "demo-weibo")]
+        assert notices[0].title == "Crawl health: source demo-weibo is failing"
 
     site.recover()
     for _ in range(3):  # 2 of the last 5 wrong: below the profile's 50 %

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.api.auth import Db, viewer
 from pipeline.store.crawls import open_source_alerts
+from pipeline.store.deliveries import DeliveryState, delivery_counts
 from pipeline.store.queries import alert_counts, dead_letter_counts
 
 router = APIRouter(tags=["metrics"], dependencies=[Depends(viewer)])
@@ -43,6 +44,13 @@ class _StoreCollector(Collector):
         for alert in open_source_alerts(self.session):
             crawl_alerts.add_metric([alert.profile_id, alert.kind], 1)
         yield crawl_alerts
+        messages = GaugeMetricFamily("yuqing_notifications", "Notification messages, by state "
+                                     "(sent, failed after their retries, pending, sending, "
+                                     "silenced).", labels=["state"])
+        counts = delivery_counts(self.session)
+        for state in DeliveryState:
+            messages.add_metric([state.value], counts.get(state.value, 0))
+        yield messages
 
 
 @router.get("/metrics", response_class=Response)

@@ -113,7 +113,7 @@ def test_upgrade_creates_the_latest_schema(url: str) -> None:
     with pytest.raises(SchemaError):
         open_store(url)
 
-    assert upgrade(url) == head_revision() == "0006"
+    assert upgrade(url) == head_revision() == "0009"
     assert current_revision(engine) == head_revision()
     assert _differences(engine) == []
     check_store(engine)
@@ -170,7 +170,7 @@ def test_check_store_names_the_revision_it_found(url: str) -> None:
     with connect(engine) as connection, connection.begin():
         command.upgrade(alembic_config(connection), BASELINE)
     assert _refusal(engine).endswith(
-        "is at schema revision 0001, the code needs 0006: run `yuqing db upgrade`")
+        "is at schema revision 0001, the code needs 0009: run `yuqing db upgrade`")
 
     upgrade(url)
     with engine.begin() as connection:

@@ -26,7 +26,7 @@ from pipeline.config import Settings
 from pipeline.records import AlertRow, CommentRecord, DeadLetter, Lineage, one_line
 from pipeline.store.engine import display_url, make_engine
 from pipeline.store.migrations import upgrade
-from pipeline.store.models import Alert
+from pipeline.store.models import Alert, OutboxNotice
 from pipeline.store.queries import select_dead_letters
 from pipeline.stream.sink import (
     LETTERS_LOST,
@@ -34,6 +34,7 @@ from pipeline.stream.sink import (
     StoreRetry,
     StoreUnavailable,
     WriteRows,
+    record_scored,
     write_alerts,
     write_dead_letters,
 )
@@ -259,3 +260,26 @@ def test_the_retry_bounds_are_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_backoff_doubles_up_to_its_cap() -> None:
     retry = StoreRetry(max_s=300, backoff_max_s=10, first_backoff_s=0.5)
     assert [retry.backoff_s(n) for n in range(1, 8)] == [0.5, 1, 2, 4, 8, 10, 10]
+
+
+def test_a_raised_alert_and_its_notice_are_stored_together(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with pytest.raises(RuntimeError), Session(engine) as session, session.begin():
+        record_scored(session, [scored("c1", 1)])
+        raise RuntimeError("the bundle failed after the write")
+    with Session(engine) as session:
+        assert session.scalars(select(OutboxNotice)).all() == []
+
+    for _ in range(2):  # the second is a replay of the same message: no second notice
+        with Session(engine) as session, session.begin():
+            record_scored(session, [scored("c1", 1), scored("c2", 2)])
+    with Session(engine) as session:
+        notices = session.scalars(select(OutboxNotice).order_by(OutboxNotice.key)).all()
+        assert [(n.kind, n.key, n.source, n.url) for n in notices] == [
+            ("alert", "alert:c1:comments:0:1", "s", "http://127.0.0.1/1"),
+            ("alert", "alert:c2:comments:0:2", "s", "http://127.0.0.1/2")]
+        assert notices[0].body == "太差了" and notices[0].title == (
+            "Negative comment on s (score 0.90)")
+    engine.dispose()
