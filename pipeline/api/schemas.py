@@ -41,6 +41,13 @@ class AlertOut(BaseModel):
     verdict: Verdict | None
 
 
+class AlertDetail(AlertOut):
+    """One alert with its whole lineage: also the crawl that brought the comment (None when no
+    site profile's crawl did, as for a hand-written spider)."""
+
+    crawl_run: CrawlRunOut | None
+
+
 class AlertPage(BaseModel):
     """A page of alerts, newest first; ``next`` is the cursor of the following page (None on
     the last one)."""
@@ -93,6 +100,7 @@ class CrawlRunOut(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
+    id: int
     profile_id: str
     started_at: datetime
     finished_at: datetime

@@ -55,6 +55,17 @@ def select_crawl_runs(session: Session, profile_id: str | None = None, limit: in
     return session.scalars(query.limit(limit)).all()
 
 
+def crawl_run_at(session: Session, profile_id: str, at: datetime) -> CrawlRun | None:
+    """The crawl of ``profile_id`` that was running at ``at``: the crawl run in an alert's
+    lineage (its source is the profile's id, ``at`` its crawl time). None for a comment that no
+    profile's crawl brought, such as a hand-written spider's."""
+    query = (select(CrawlRun)
+             .where(CrawlRun.profile_id == profile_id, CrawlRun.started_at <= at,
+                    CrawlRun.finished_at >= at)
+             .order_by(CrawlRun.started_at.desc()).limit(1))
+    return session.scalars(query).first()
+
+
 def last_new_at(session: Session, profile_id: str) -> datetime | None:
     """When a crawl of the profile that sent something new or edited last ended."""
     return session.scalar(select(func.max(CrawlRun.finished_at)).where(

@@ -10,7 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from pipeline.api.auth import Db, operator, viewer
-from pipeline.api.schemas import ActionIn, AlertOut, AlertPage, EventOut
+from pipeline.api.schemas import ActionIn, AlertDetail, AlertOut, AlertPage, CrawlRunOut, EventOut
+from pipeline.store.crawls import crawl_run_at
 from pipeline.store.models import Alert, ApiToken
 from pipeline.store.queries import page_alerts
 from pipeline.store.triage import AlertStatus, act_on_alert, alert_events
@@ -61,12 +62,17 @@ def list_alerts(
     return AlertPage(alerts=[AlertOut.model_validate(a) for a in page], next=following)
 
 
-@router.get("/{comment_id}", response_model=AlertOut)
-def get_alert(db: Db, comment_id: str) -> AlertOut:
+@router.get("/{comment_id}", response_model=AlertDetail)
+def get_alert(db: Db, comment_id: str) -> AlertDetail:
+    """The alert with its lineage: the comment, its raw and cleaned text, the crawl that
+    brought it, its Kafka position, and the model and version that scored it."""
     alert = db.get(Alert, comment_id)
     if alert is None:
         raise _not_found(comment_id)
-    return AlertOut.model_validate(alert)
+    run = crawl_run_at(db, alert.source, alert.crawled_at)
+    return AlertDetail.model_validate({
+        **AlertOut.model_validate(alert).model_dump(),
+        "crawl_run": CrawlRunOut.model_validate(run) if run is not None else None})
 
 
 @router.get("/{comment_id}/events", response_model=list[EventOut])

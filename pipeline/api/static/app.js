@@ -343,6 +343,14 @@ function closeAlert() {
   }
 }
 
+/** The crawl that brought the comment, in one line; none for a hand-written spider's. */
+function crawlRun(run) {
+  if (!run) return "— (not from a site profile's crawl)";
+  return `#${run.id} ${run.profile_id}, ${formatTime(run.started_at)}–`
+    + `${formatTime(run.finished_at)}: ${run.pages} pages, ${run.new_items} new, `
+    + (run.ok ? "ok" : `failed (${run.finish_reason || "see yuqing crawls"})`);
+}
+
 function lineageItem(term, ...value) {
   return [el("dt", {}, term), el("dd", {}, ...value)];
 }
@@ -365,6 +373,7 @@ function showAlert(commentId) {
       ...lineageItem("author", alert.author || "—"),
       ...lineageItem("published", formatTime(alert.published_at)),
       ...lineageItem("crawled", formatTime(alert.crawled_at)),
+      ...lineageItem("crawl run", crawlRun(alert.crawl_run)),
       ...lineageItem("Kafka", `${alert.kafka_topic} · partition ${alert.kafka_partition} · `
         + `offset ${alert.kafka_offset}`),
       ...lineageItem("model", `${alert.model} (${alert.model_version})`),

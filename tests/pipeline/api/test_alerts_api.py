@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from pipeline.broker import free_port
 from pipeline.config import Settings
 from pipeline.records import AlertRow
 from pipeline.store.engine import make_engine
+from pipeline.store.models import CrawlRun
 from pipeline.store.queries import record_scores
 from pipeline.store.tokens import Role, create_token
 
@@ -100,7 +101,24 @@ def test_filters_combine_and_one_alert_has_its_lineage(client: TestClient) -> No
     one = client.get("/alerts/c03").json()
     assert (one["kafka_topic"], one["kafka_partition"], one["kafka_offset"]) == ("comments", 0, 3)
     assert (one["raw_text"], one["model_version"]) == ("京东 差评 太慢", "lstm-1")
+    assert one["crawl_run"] is None, "no crawl of demo-shop's profile is on record"
     assert client.get("/alerts/nope").status_code == 404
+
+
+def test_an_alert_names_the_crawl_that_brought_it(client: TestClient, settings: Settings
+                                                  ) -> None:
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session, session.begin():
+        session.add_all([
+            CrawlRun(profile_id="demo-weibo", started_at=ROW.crawled_at + timedelta(minutes=m),
+                     finished_at=ROW.crawled_at + timedelta(minutes=m + 2), pages=3, items=9,
+                     new_items=n, dead_letters=0, undelivered=0, http_errors={}, retries=0,
+                     bans_suspected=0, finish_reason="finished", ok=True)
+            for m, n in ((-61, 1), (-1, 7), (5, 2))])
+    engine.dispose()
+    run = client.get("/alerts/c02").json()["crawl_run"]
+    assert (run["profile_id"], run["new_items"]) == ("demo-weibo", 7)
+    assert client.get("/alerts/c01").json()["crawl_run"] is None  # demo-shop: another source
 
 
 @pytest.mark.parametrize("params", [{"cursor": "not-a-cursor"}, {"limit": 0},

@@ -109,6 +109,12 @@ def _seed(database_url: str) -> tuple[str, str]:
                      dead_letters=0, undelivered=0, http_errors=errors, retries=len(errors),
                      bans_suspected=0, finish_reason="finished", ok=not errors)
             for profile, errors in (("demo-weibo", {}), ("demo-shop", {"503": 6}))])
+        acknowledged = ALERTS[3]  # its lineage names the crawl that brought it
+        session.add(CrawlRun(
+            profile_id=acknowledged.source, started_at=acknowledged.crawled_at
+            - timedelta(minutes=1), finished_at=acknowledged.crawled_at + timedelta(minutes=1),
+            pages=5, items=20, new_items=6, dead_letters=0, undelivered=0, http_errors={},
+            retries=0, bans_suspected=0, finish_reason="finished", ok=True))
         session.add(SourceAlert(profile_id="demo-shop", kind="failing",
                                 detail="3 of the last 3 crawls failed (HTTP 503)"))
         add_silence(session, matchers={"kind": "crawl_health", "source": "demo-shop"},
@@ -212,6 +218,8 @@ def test_an_operator_acknowledges_an_alert_with_a_note_and_sees_its_lineage_and_
     expect(lineage).to_contain_text("comments · partition 0 · offset "
                                     f"{alert.kafka_offset}")
     expect(lineage).to_contain_text("lstm (lstm-2026.11)")
+    expect(lineage).to_contain_text(f"{alert.source}, ")
+    expect(lineage).to_contain_text("5 pages, 6 new, ok")
     link = lineage.locator("a")
     expect(link).to_have_attribute("href", alert.url)
     expect(link).to_have_attribute("rel", "noopener noreferrer")
@@ -227,7 +235,7 @@ def test_an_operator_acknowledges_an_alert_with_a_note_and_sees_its_lineage_and_
         ("acknowledge", "ops-operator", "已联系用户，售后跟进")]
     # The whole page, for the README: chart, list, this alert's lineage and crawl health.
     expect(page.locator("#chart g.series")).to_have_count(2)
-    expect(page.locator("#crawl-rows tr")).to_have_count(2)
+    expect(page.locator("#crawl-rows tr")).to_have_count(3)
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
@@ -266,7 +274,7 @@ def test_crawl_health_shows_failing_sources_and_the_latest_crawls(
     expect(problem).to_contain_text("demo-shop")
     expect(problem).to_contain_text("3 of the last 3 crawls failed (HTTP 503)")
     expect(page.locator("#crawl-rows tr.failed")).to_contain_text("503×6")
-    expect(page.locator("#crawl-rows tr")).to_have_count(2)
+    expect(page.locator("#crawl-rows tr")).to_have_count(3)
 
 
 def test_a_viewer_is_told_it_may_not_acknowledge(page: Page, served: Served) -> None:
