@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import (
     IllegalStateError,
@@ -83,6 +83,30 @@ def make_admin(settings: Settings, timeout_ms: int | None = None) -> KafkaAdminC
     timeout_ms = timeout_ms or int(settings.kafka_timeout_s * 1000)
     return KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers,
                             request_timeout_ms=timeout_ms, bootstrap_timeout_ms=timeout_ms)
+
+
+def consumer_lag(settings: Settings, timeout_s: float) -> dict[tuple[str, int], int]:
+    """How many messages the job has still to read, per (topic, partition) of the comment and
+    dead-letter topics: the log's end less the consumer group's committed offset, or less the
+    log's start where the group has committed none. Raises :class:`KafkaError` (a timeout
+    included) if the broker does not answer within about ``timeout_s``."""
+    timeout_ms = int(timeout_s * 1000)
+    consumer = make_consumer(settings, request_timeout_ms=max(timeout_ms, 1000),
+                             bootstrap_timeout_ms=timeout_ms)
+    try:
+        partitions = [TopicPartition(topic, number)
+                      for topic in (settings.topic_comments, settings.topic_dead_letters)
+                      for number in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = consumer.end_offsets(partitions, timeout_ms=timeout_ms)
+        starts = consumer.beginning_offsets(partitions, timeout_ms=timeout_ms)
+        lag = {}
+        for partition in partitions:
+            committed = consumer.committed(partition, timeout_ms=timeout_ms)
+            done = starts[partition] if committed is None else max(committed, starts[partition])
+            lag[(partition.topic, partition.partition)] = max(ends[partition] - done, 0)
+        return lag
+    finally:
+        consumer.close()
 
 
 def ensure_topics(settings: Settings) -> None:

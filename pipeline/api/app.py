@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse
 from starlette.middleware.base import RequestResponseEndpoint
 
+from pipeline.api.kafka_lag import KafkaLag
 from pipeline.api.routers import (
     alerts,
     crawls,
@@ -38,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Negative-comment alerts, their lineage and crawl health. Every "
                   "route but /healthz needs a bearer token from `yuqing token create`.")
     app.state.engine = engine
+    app.state.kafka_lag = KafkaLag(settings)
     app.middleware("http")(_refuse_nul)
     app.include_router(health.router)
     app.include_router(alerts.router)

@@ -1,21 +1,22 @@
-"""``/metrics``: the store's state in Prometheus' text format, read at each scrape.
+"""``/metrics``: the store's state and the job's Kafka lag in Prometheus' text format.
 
-Counted from the store rather than kept in this process, so every API replica reports the same
-numbers and a restart loses nothing. The crawl counters of a running crawl scheduler are served
-by the scheduler itself (``yuqing schedule --metrics-port``).
+Counted from the store (and asked of Kafka) rather than kept in this process, so every API
+replica reports the same numbers and a restart loses nothing. The crawl counters of a running
+crawl scheduler are served by the scheduler itself (``yuqing schedule --metrics-port``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.orm import Session
 
 from pipeline.api.auth import Db, viewer
+from pipeline.api.kafka_lag import Lag
 from pipeline.store.crawls import open_source_alerts
 from pipeline.store.deliveries import DeliveryState, delivery_counts
 from pipeline.store.queries import alert_counts, dead_letter_counts
@@ -53,8 +54,25 @@ class _StoreCollector(Collector):
         yield messages
 
 
+class _LagCollector(Collector):
+    def __init__(self, lag: Lag | None) -> None:
+        self.lag = lag
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily("yuqing_kafka_up", "1 if Kafka answered the last lag query "
+                                "(asked at most every 10 s), else 0.",
+                                value=int(self.lag is not None))
+        lag = GaugeMetricFamily("yuqing_consumer_lag", "Messages on Kafka the stream job has "
+                                "not yet stored and committed, per topic partition.",
+                                labels=["topic", "partition"])
+        for (topic, partition), number in sorted((self.lag or {}).items()):
+            lag.add_metric([topic, str(partition)], number)
+        yield lag
+
+
 @router.get("/metrics", response_class=Response)
-def metrics(db: Db) -> Response:
+def metrics(db: Db, request: Request) -> Response:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_StoreCollector(db))
+    registry.register(_LagCollector(request.app.state.kafka_lag.read()))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

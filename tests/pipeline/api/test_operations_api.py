@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from pipeline.api.app import create_app
 from pipeline.config import Settings
+from pipeline.kafka_server import KafkaServer
 from pipeline.records import DeadLetter, Lineage
 from pipeline.store.engine import make_engine
 from pipeline.store.models import CrawlRun, SourceAlert
 from pipeline.store.queries import add_dead_letters
 from pipeline.store.tokens import Role, create_token
+from tests.utils.brokers import commit, own_topics, produce_to
 
 START = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
@@ -64,7 +67,26 @@ def test_metrics_are_prometheus_text_and_need_a_token(client: TestClient) -> Non
     assert client.get("/metrics", headers={"Authorization": ""}).status_code == 401
     answer = client.get("/metrics")
     assert answer.headers["content-type"].startswith("text/plain")
+    assert "yuqing_kafka_up 0.0" in answer.text, "no broker runs in this test"
     for line in ('yuqing_dead_letters{stage="parse"} 1.0',
                  'yuqing_dead_letters{stage="crawl"} 1.0',
                  'yuqing_crawl_health_alerts{kind="failing",profile="demo-shop"} 1.0'):
         assert line in answer.text
+
+
+@pytest.mark.integration
+def test_metrics_give_the_jobs_consumer_lag_per_partition(
+        database_url: str, apache_kafka: KafkaServer) -> None:
+    topic = f"api-lag-{uuid4().hex[:8]}"  # the broker is the session's: a topic of our own
+    settings = own_topics(apache_kafka.bootstrap, topic, database_url=database_url)
+    produce_to(settings, partition=1, count=7)
+    commit(settings, partition=1, offset=3)
+    engine = make_engine(database_url)
+    with Session(engine) as session, session.begin():
+        token = create_token(session, "prometheus", Role.VIEWER)
+    engine.dispose()
+    with TestClient(create_app(settings)) as client:
+        text = client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).text
+    assert "yuqing_kafka_up 1.0" in text
+    assert f'yuqing_consumer_lag{{partition="1",topic="{topic}"}} 4.0' in text
+    assert f'yuqing_consumer_lag{{partition="0",topic="{topic}"}} 0.0' in text
