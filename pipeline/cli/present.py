@@ -6,7 +6,7 @@ import csv
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -74,3 +74,26 @@ def print_alerts(alerts: Sequence[Alert], fmt: Format, console: Console | None =
             table.add_row(f"{row['score']:.3f}", row["source"], ",".join(row["keywords"]),
                           row["raw_text"][:120], kafka)
         (console or Console()).print(table)
+
+
+def print_rows(rows: Sequence[dict[str, Any]], fmt: Format, title: str,
+               columns: dict[str, Callable[[dict[str, Any]], str]]) -> None:
+    """JSON and CSV carry every field of ``rows``; the table shows ``columns``, each cell made
+    by its function from the row."""
+    plain = [{name: _plain(value) for name, value in row.items()} for row in rows]
+    if fmt is Format.json:
+        json.dump(plain, sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif fmt is Format.csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(plain[0]) if plain else list(columns))
+        writer.writeheader()
+        writer.writerows({name: json.dumps(value, ensure_ascii=False)
+                          if isinstance(value, list | dict) else value
+                          for name, value in row.items()} for row in plain)
+    else:
+        table = Table(title=title)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(cell(row) for cell in columns.values()))
+        Console().print(table)

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from pipeline.cli.present import Format
+from pipeline.store.stats import Bucket, GroupBy
 
 MAX_LIMIT = 100_000
 """More rows than a terminal or a spreadsheet holds; the databases refuse numbers past 2**63."""
@@ -40,6 +41,86 @@ def alerts(
         rows = select_alerts(session, since=since_at, source=source, keyword=keyword,
                              min_score=min_score, withdrawn=withdrawn, limit=limit)
         print_alerts(rows, format)
+
+
+def surges(
+    since: str | None = typer.Option(None, help="Only windows starting after: 30m, 2h, 7d or "
+                                     "ISO time."),
+    subject: str | None = typer.Option(None, help="Only this keyword or source."),
+    limit: int = typer.Option(20, min=1, max=MAX_LIMIT, help="At most this many, newest first."),
+    format: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+) -> None:
+    """Show surges, newest window first: a keyword or source whose negative comments jumped
+    above its own baseline, with the count, the baseline and the most negative comment."""
+    from sqlalchemy.orm import Session
+
+    from pipeline.cli.present import parse_since, print_rows
+    from pipeline.config import get_settings
+    from pipeline.store.engine import open_store
+    from pipeline.store.surges import select_surges
+
+    try:
+        since_at = parse_since(since) if since else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from None
+    with Session(open_store(get_settings().database_url)) as session:
+        rows = [{column.name: getattr(surge, column.name)
+                 for column in surge.__table__.columns}
+                for surge in select_surges(session, since=since_at, subject=subject, limit=limit)]
+    print_rows(rows, format, f"{len(rows)} surges", {
+        "window (UTC)": lambda r: f"{r['window_start']:%Y-%m-%d %H:%M}-{r['window_end']:%H:%M}",
+        "subject": lambda r: f"{r['subject_kind']} {r['subject']}",
+        "negatives": lambda r: str(r["count"]),
+        "baseline": lambda r: f"{r['baseline_mean']:.1f} ± {r['baseline_std']:.1f}",
+        "threshold": lambda r: f"{r['threshold']:.1f}",
+        "most negative": lambda r: r["top_comments"][0]["text"][:60] if r["top_comments"] else "",
+    })
+
+
+def stats(
+    bucket: Bucket = typer.Option(Bucket.DAY, help="hour or day."),
+    by: GroupBy = typer.Option(GroupBy.NONE, help="One series per source or keyword."),
+    since: str = typer.Option("7d", help="From: 30m, 2h, 7d or ISO time."),
+    source: str | None = typer.Option(None, help="Only this source."),
+    keyword: str | None = typer.Option(None, help="Only comments mentioning this keyword."),
+    tz: str = typer.Option("UTC", help="The IANA time zone days begin in, e.g. Asia/Shanghai."),
+    format: Format = typer.Option(Format.table, "--format", help="table, json or csv."),
+) -> None:
+    """Comments per hour or day (by publication time), how many are negative, and the negative
+    share, optionally per source or keyword: the same numbers as the API's /stats."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from sqlalchemy.orm import Session
+
+    from pipeline.cli.present import parse_since, print_rows
+    from pipeline.config import get_settings
+    from pipeline.store.engine import open_store
+    from pipeline.store.stats import TooManyBuckets, comment_volume
+
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise typer.BadParameter(f"unknown time zone {tz!r}", param_hint="--tz") from None
+    try:
+        since_at = parse_since(since)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--since") from None
+    with Session(open_store(get_settings().database_url)) as session:
+        try:
+            volumes = comment_volume(session, bucket=bucket, by=by, since=since_at,
+                                     source=source, keyword=keyword, tz=zone)
+        except TooManyBuckets as exc:
+            raise typer.BadParameter(str(exc), param_hint="--since") from None
+    rows = [{"start": point.start, "group": group, "total": point.total,
+             "negative": point.negative, "share": point.share}
+            for group, points in volumes.items() for point in points]
+    print_rows(rows, format, f"comments per {bucket.value} since {since_at:%Y-%m-%d %H:%M} UTC", {
+        "start": lambda r: f"{r['start']:%Y-%m-%d %H:%M}",
+        **({by.value: lambda r: r["group"]} if by is not GroupBy.NONE else {}),
+        "comments": lambda r: str(r["total"]),
+        "negative": lambda r: str(r["negative"]),
+        "share": lambda r: "-" if r["share"] is None else f"{r['share']:.0%}",
+    })
 
 
 def dead_letters(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from pipeline.records import AlertRow, DeadLetter, Lineage
+from pipeline.records import AlertRow, DeadLetter, Lineage, Surge, SurgeComment, SurgeSubject
 from pipeline.store.engine import make_engine
 from pipeline.store.migrations import upgrade
 from pipeline.store.queries import add_dead_letters, record_scores
+from pipeline.store.surges import add_surges
 from tests.pipeline.cli.test_errors import yuqing
 
 ROW = AlertRow(
@@ -56,3 +57,34 @@ def test_alerts_filter_by_watched_keyword_and_dead_letters_by_stage(tmp_path: Pa
     letters = yuqing("dead-letters", "--stage", "crawl", YUQING_DATABASE_URL=url)
     assert letters.returncode == 0, letters.stderr
     assert letters.stdout.splitlines() == ["[crawl] comments.dead/0/1 bad date raw=b'{}'"]
+
+
+def test_stats_and_surges_as_an_operator_reads_them(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upgrade(url)
+    now = datetime.now(UTC)
+    with Session(make_engine(url)) as session, session.begin():
+        record_scores(session, [
+            replace(ROW, published_at=now - timedelta(hours=1)),
+            replace(ROW, comment_id="s:2", label="positive", score=0.1, keywords=["携程"],
+                    published_at=now - timedelta(hours=1), raw_text="携程客服很好")])
+        add_surges(session, [Surge(
+            subject_kind=SurgeSubject.KEYWORD, subject="京东", window_start=now,
+            window_end=now + timedelta(minutes=10), count=9, baseline_mean=1.2,
+            baseline_std=0.4, threshold=5.0, top_comments=(SurgeComment("s:1", "京东的物流太慢",
+                                                                       0.93),))])
+
+    by_keyword = yuqing("stats", "--by", "keyword", "--since", "1d", "--format", "json",
+                        YUQING_DATABASE_URL=url)
+    assert by_keyword.returncode == 0, by_keyword.stderr
+    days = {(row["group"], row["total"], row["negative"]) for row in json.loads(by_keyword.stdout)
+            if row["total"]}
+    assert days == {("京东", 1, 1), ("携程", 1, 0)}
+    table = yuqing("stats", "--since", "1d", YUQING_DATABASE_URL=url)
+    assert "50%" in table.stdout, table.stderr
+    bad = yuqing("stats", "--tz", "Mars/Base", YUQING_DATABASE_URL=url)
+    assert (bad.returncode, "unknown time zone" in bad.stderr) == (2, True)
+
+    surges = yuqing("surges", "--format", "csv", YUQING_DATABASE_URL=url)
+    header, row = surges.stdout.splitlines()
+    assert header.startswith("id,subject_kind,subject") and ",京东," in row, surges.stderr
