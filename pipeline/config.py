@@ -38,6 +38,7 @@ from pydantic_settings import (
 )
 
 from pipeline.notify_settings import Notifications
+from pipeline.records import Thresholds
 
 ENV_PREFIX = "YUQING_"
 CONFIG_VARIABLE = f"{ENV_PREFIX}CONFIG"
@@ -99,6 +100,10 @@ class Settings(BaseSettings):
     model_path: Path | None = Field(None, description="None: the scorer's own default artifact.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     alert_threshold: float = Field(0.8, ge=0.0, le=1.0, description="P(negative) that alerts.")
+    source_thresholds: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
+        default_factory=dict,
+        description="Alert thresholds for single sources, overriding alert_threshold: a TOML "
+        "table or a JSON object, e.g. {\"weibo\": 0.9}.")
     batch_size: int = Field(256, ge=1, description="Comments per RunInference batch; 256 "
                             "scored a third faster than 64 on one core (docs/benchmarks.md).")
     progress_interval_s: float = Field(
@@ -243,6 +248,10 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> list[str]:
         return [host.strip() for host in self.kafka_bootstrap.split(",") if host.strip()]
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.alert_threshold, dict(self.source_thresholds))
 
     @property
     def artifacts_dir(self) -> Path:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
@@ -294,6 +294,34 @@ def label_for(p_negative: float, threshold: float) -> Label:
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """The alert threshold for each source: ``alert_threshold`` unless ``source_thresholds``
+    names the source.
+
+    Sources differ in register, not only in topic: a social feed's hyperbole and irony push
+    praise towards the negative side far more than app-store reviews do, so one threshold either
+    floods the team with the feed's false alerts or misses the reviews' complaints. Every place
+    that labels a comment (the job, ``yuqing score``, ``yuqing replay``) asks this object, so a
+    source is judged the same way everywhere.
+    """
+
+    default: float
+    by_source: dict[str, float] = field(default_factory=dict)
+
+    def for_source(self, source: str | None) -> float:
+        return self.by_source.get(source, self.default) if source else self.default
+
+    def label(self, p_negative: float, source: str | None) -> Label:
+        return label_for(p_negative, self.for_source(source))
+
+    def describe(self) -> str:
+        """One line for logs and reports: ``0.80 (weibo 0.90, tieba 0.85)``."""
+        overrides = ", ".join(f"{name} {value:.2f}"
+                              for name, value in sorted(self.by_source.items()))
+        return f"{self.default:.2f}" + (f" ({overrides})" if overrides else "")
+
+
+@dataclass(frozen=True)
 class AlertRow:
     """A scored comment, with everything an operator needs to act on it.
 
@@ -332,7 +360,7 @@ class AlertRow:
     text, the score and the lineage always describe the same version."""
 
     def as_dict(self) -> dict[str, object]:
-        return {field.name: getattr(self, field.name) for field in fields(self)}
+        return {item.name: getattr(self, item.name) for item in fields(self)}
 
 
 class SurgeSubject(StrEnum):

@@ -3,7 +3,8 @@ then, when asked, the change.
 
 Each stored comment goes through the job's own steps: the text stage
 (:class:`~pipeline.text.stage.TextStage`: clean, correct, segment, match keywords), the scorer's
-encoding and RunInference handler, and :func:`~pipeline.records.label_for`. What would change is
+encoding and RunInference handler, and the settings' per-source
+:class:`~pipeline.records.Thresholds`. What would change is
 judged against the comment's stored label and score: a comment now negative that was not raises
 an alert, one now positive that was negative withdraws its alert.
 
@@ -27,7 +28,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from pipeline.config import Settings
-from pipeline.records import AlertRow, Label, label_for
+from pipeline.records import AlertRow, Label, Thresholds
 from pipeline.scoring import Scorer
 from pipeline.store.models import Comment
 from pipeline.store.queries import record_scores
@@ -94,7 +95,7 @@ class Filters:
 class ReplayReport:
     model: str
     model_version: str
-    threshold: float
+    thresholds: Thresholds
     applied: bool
     examples: int
     selected: int = 0  # comments the filters kept (before --limit)
@@ -111,7 +112,8 @@ class ReplayReport:
         kinds = {"raised": self.raised, "withdrawn": self.withdrawn, "shifted": self.shifted}
         return {
             "model": self.model, "model_version": self.model_version,
-            "threshold": self.threshold, "applied": self.applied, "selected": self.selected,
+            "threshold": self.thresholds.default, "source_thresholds": self.thresholds.by_source,
+            "applied": self.applied, "selected": self.selected,
             "rescored": self.rescored, "refused": self.refused,
             **{name: kind.count for name, kind in kinds.items()},
             "examples": {name: [{**asdict(change), "delta": round(change.delta, 4)}
@@ -124,7 +126,7 @@ class Rescorer:
 
     def __init__(self, settings: Settings, scorer: Scorer) -> None:
         self.scorer = scorer
-        self.threshold = settings.alert_threshold
+        self.thresholds = settings.thresholds
         self.text_stage = TextStage.load(settings)
         self.handler = scorer.model_handler()
         self.model = self.handler.load_model()
@@ -146,7 +148,7 @@ class Rescorer:
             author=comment.author, published_at=comment.published_at,
             crawled_at=comment.crawled_at, raw_text=comment.raw_text, clean_text=text.text,
             tokens=list(text.tokens), keywords=list(text.keywords),
-            label=label_for(score, self.threshold).value, score=score,
+            label=self.thresholds.label(score, comment.source).value, score=score,
             model=self.scorer.name, model_version=self.scorer.version,
             kafka_topic=comment.kafka_topic, kafka_partition=comment.kafka_partition,
             kafka_offset=comment.kafka_offset,
@@ -183,7 +185,7 @@ def replay(
     """
     scorer = rescorer.scorer
     report = ReplayReport(model=scorer.name, model_version=scorer.version,
-                          threshold=rescorer.threshold, applied=apply, examples=examples)
+                          thresholds=rescorer.thresholds, applied=apply, examples=examples)
     where = {"since": filters.since, "until": filters.until, "source": filters.source}
     with Session(engine) as session:
         report.selected = count_comments(session, **where)
@@ -205,9 +207,10 @@ def replay(
                 record_scores(session, [row for _, row in scored])
         if progress is not None:
             progress(len(batch), todo)
-    log.info("replay with %s %s at threshold %.2f: %d comments re-scored, %d refused; "
+    log.info("replay with %s %s at threshold %s: %d comments re-scored, %d refused; "
              "%d alerts %s raised, %d withdrawn; %d scores moved by more than %.1f",
-             scorer.name, scorer.version, rescorer.threshold, report.rescored, report.refused,
+             scorer.name, scorer.version, rescorer.thresholds.describe(), report.rescored,
+             report.refused,
              report.raised.count, "were" if apply else "would be", report.withdrawn.count,
              report.shifted.count, SHIFT)
     return report

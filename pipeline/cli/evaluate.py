@@ -87,12 +87,16 @@ def score(
     model_path: ModelPath = None,
     text: Annotated[list[str] | None, typer.Option(
         help="A comment to score; repeatable. Without it, one comment per stdin line.")] = None,
+    source: Annotated[str | None, typer.Option(
+        help="The source the comments come from, to label them at its threshold in "
+        "YUQING_SOURCE_THRESHOLDS (default: YUQING_ALERT_THRESHOLD).")] = None,
 ) -> None:
     """Print one JSON line per comment: label, score = P(negative), model and version.
 
     Comments go through the pipeline's own text stage, and the label follows the pipeline's own
-    rule (negative at or above YUQING_ALERT_THRESHOLD), so a comment checked here gets the answer
-    the pipeline gave it. A comment the text stage rejects gets an "error" instead of a score.
+    rule (negative at or above the alert threshold of --source, YUQING_ALERT_THRESHOLD unless
+    YUQING_SOURCE_THRESHOLDS names it), so a comment checked here gets the answer the pipeline
+    gave it. A comment the text stage rejects gets an "error" instead of a score.
     """
     import json
     import sys
@@ -105,8 +109,9 @@ def score(
     torch.set_num_threads(1)
     settings = settings_for(get_settings(), model, model_path)
     predictor = Predictor(settings)
+    threshold = settings.thresholds.for_source(source)
     meta = {"model": predictor.scorer.name, "version": predictor.scorer.version,
-            "threshold": settings.alert_threshold}
+            "threshold": threshold}
     lines: Iterator[str | bytes] = iter(text) if text else _stdin_lines(sys.stdin.buffer)
     undecodable = 0
     while chunk := list(islice(lines, settings.batch_size)):
@@ -116,7 +121,7 @@ def score(
                 undecodable += 1
                 row: dict[str, object] = {"error": f"not UTF-8: {line[:60]!r}"}
             else:
-                row = _score_row(next(results), settings.alert_threshold)
+                row = _score_row(next(results), threshold)
             typer.echo(json.dumps({**row, **meta}, ensure_ascii=False))
     if undecodable:
         typer.echo(f"yuqing: error: {undecodable} input lines were not UTF-8", err=True)

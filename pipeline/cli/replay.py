@@ -18,7 +18,8 @@ def replay(
     model: Model = None,
     model_path: ModelPath = None,
     threshold: Annotated[float | None, typer.Option(
-        min=0, max=1, help="Alert when P(negative) ≥ this (default: YUQING_ALERT_THRESHOLD).")]
+        min=0, max=1, help="Alert when P(negative) ≥ this, for every source (default: "
+        "YUQING_ALERT_THRESHOLD and YUQING_SOURCE_THRESHOLDS).")]
     = None,
     since: Annotated[str | None, typer.Option(
         help="Only comments written since: 30m, 2h, 7d or an ISO time.")] = None,
@@ -53,7 +54,8 @@ def replay(
 
     settings = settings_for(get_settings(), model, model_path)
     if threshold is not None:
-        settings = settings.model_copy(update={"alert_threshold": threshold})
+        settings = settings.model_copy(update={"alert_threshold": threshold,
+                                               "source_thresholds": {}})
     filters = Filters(since=_when(since, "--since"), until=_when(until, "--until"),
                       source=source, limit=limit)
     engine = open_store(settings.database_url)
@@ -91,7 +93,7 @@ def _print(report: ReplayReport) -> None:
     console = Console()
     verb = "were" if report.applied else "would be"
     console.print(
-        f"{report.model} {report.model_version} at threshold {report.threshold:g}: "
+        f"{report.model} {report.model_version} at threshold {report.thresholds.describe()}: "
         f"{report.rescored} comments re-scored ({report.refused} refused by the text stage); "
         f"{report.raised.count} alerts {verb} raised, {report.withdrawn.count} {verb} "
         f"withdrawn; {report.shifted.count} scores moved by more than 0.1"

@@ -78,7 +78,7 @@ def build(pipeline: beam.Pipeline, settings: Settings, scorer: Scorer,
     scored, failed = encoded.ok | "Score" >> RunInference(
         KeyedModelHandler(scorer.model_handler())).with_exception_handling()
     decided = scored | "Decide" >> beam.ParDo(Decide(
-        scorer.name, scorer.version, settings.alert_threshold, scorer.negative_probability)
+        scorer.name, scorer.version, settings.thresholds, scorer.negative_probability)
     ).with_outputs(DEAD, main="alerts")
     retry = StoreRetry.from_settings(settings)
     _ = decided.alerts | "WriteAlerts" >> beam.ParDo(write_alerts(settings.database_url, retry))
@@ -153,8 +153,8 @@ def run(argv: list[str] | None = None, settings: Settings | None = None) -> RunS
     started = time.monotonic()
     pipeline = beam.Pipeline(options=options)
     build(pipeline, settings, scorer, known.until_idle)
-    log.info("job starting: runner %s, model %s %s, alert threshold %.2f, store %s",
-             known.runner, scorer.name, scorer.version, settings.alert_threshold,
+    log.info("job starting: runner %s, model %s %s, alert threshold %s, store %s",
+             known.runner, scorer.name, scorer.version, settings.thresholds.describe(),
              display_url(settings.database_url))
     result = pipeline.run()
     result.wait_until_finish()

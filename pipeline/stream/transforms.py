@@ -24,6 +24,7 @@ from pipeline.records import (
     Label,
     Lineage,
     RecordError,
+    Thresholds,
     error_reason,
     parse_dead_letter,
     parse_record,
@@ -125,9 +126,9 @@ class Decide(beam.DoFn):
     one comment) becomes that comment's dead letter.
     """
 
-    def __init__(self, model: str, version: str, threshold: float,
+    def __init__(self, model: str, version: str, thresholds: Thresholds,
                  probability: Callable[[PredictionResult], float]) -> None:
-        self._model, self._version, self._threshold = model, version, threshold
+        self._model, self._version, self._thresholds = model, version, thresholds
         self._probability = probability
         self._scored = Metrics.counter("yuqing", "scored")
         self._alerts = Metrics.counter("yuqing", "alerts")
@@ -135,8 +136,9 @@ class Decide(beam.DoFn):
     def process(self, element: tuple[Prepared, PredictionResult]) -> Iterator[Any]:
         comment, result = element
         try:
+            threshold = self._thresholds.for_source(comment.record.source)
             row = alert_row(comment, self._probability(result), model=self._model,
-                            model_version=self._version, threshold=self._threshold)
+                            model_version=self._version, threshold=threshold)
         except Exception as exc:
             yield beam.pvalue.TaggedOutput(DEAD, _letter("score", comment, error_reason(exc)))
             return

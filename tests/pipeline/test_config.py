@@ -125,6 +125,26 @@ def test_keywords_from_toml_array(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert Settings().keywords == ["京东", "携程"]
 
 
+def test_source_thresholds_from_a_toml_table(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config(tmp_path, "alert_threshold = 0.85\n[source_thresholds]\nweibo = 0.95\n",
+                 monkeypatch)
+    thresholds = Settings().thresholds
+    assert (thresholds.for_source("weibo"), thresholds.for_source("tieba")) == (0.95, 0.85)
+    assert thresholds.for_source(None) == 0.85
+    assert thresholds.describe() == "0.85 (weibo 0.95)"
+
+
+def test_source_thresholds_from_a_json_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YUQING_SOURCE_THRESHOLDS", '{"tieba": 0.9, "weibo": 0.7}')
+    assert Settings().thresholds.by_source == {"tieba": 0.9, "weibo": 0.7}
+
+
+def test_a_source_threshold_out_of_range_names_the_source() -> None:
+    message = config_error(source_thresholds={"weibo": 1.5})
+    assert "source_thresholds.weibo" in message and "less than or equal to 1" in message
+
+
 @pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
 def test_postgres_urls_get_the_psycopg_driver(scheme: str) -> None:
     settings = Settings(database_url=f"{scheme}://user:pw@db.example:5432/yuqing")

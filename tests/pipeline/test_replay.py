@@ -143,6 +143,16 @@ def test_a_higher_threshold_only_withdraws(store: Engine, settings: Settings,
     assert all(change.new_score < 0.999 for change in report.withdrawn.largest())
 
 
+def test_a_source_threshold_withdraws_only_that_sources_alerts(
+        store: Engine, settings: Settings, rescorer: Rescorer) -> None:
+    replay(store, rescorer, Filters(), apply=True)
+    strict = settings.model_copy(update={"source_thresholds": {"demo-shop": 0.999}})
+    report = replay(store, Rescorer(strict, rescorer.scorer), Filters(), examples=COMMENTS)
+    assert report.raised.count == 0 and report.withdrawn.count > 0
+    assert {change.source for change in report.withdrawn.largest()} == {"demo-shop"}
+    assert report.as_dict()["source_thresholds"] == {"demo-shop": 0.999}
+
+
 def test_filters_and_limit_choose_the_comments(store: Engine, rescorer: Rescorer) -> None:
     shop = replay(store, rescorer, Filters(source="demo-shop"))
     assert shop.rescored == COMMENTS // 2

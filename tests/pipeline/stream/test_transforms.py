@@ -13,7 +13,7 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.alerts import Prepared
-from pipeline.records import CommentRecord, DeadLetter, Label, Lineage
+from pipeline.records import CommentRecord, DeadLetter, Label, Lineage, Thresholds
 from pipeline.stream import transforms
 from pipeline.stream.source import KafkaMessage
 from pipeline.stream.transforms import (
@@ -139,7 +139,7 @@ def test_decide_labels_every_comment_and_keeps_the_bytes_it_arrived_in() -> None
                (_comment("好"), PredictionResult(None, torch.tensor([0.9, 0.1])))]
     with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         rows = (pipeline | beam.Create(results)
-                | beam.ParDo(Decide("lstm", "lstm-9", 0.8,
+                | beam.ParDo(Decide("lstm", "lstm-9", Thresholds(0.8),
                                     lambda r: float(r.inference[Label.NEGATIVE.index])))
                 | beam.Map(lambda scored: (scored.row.clean_text, scored.row.label,
                                            scored.row.model_version, scored.raw)))
@@ -147,12 +147,28 @@ def test_decide_labels_every_comment_and_keeps_the_bytes_it_arrived_in() -> None
                                     ("好", "positive", "lstm-9", ARRIVED)]))
 
 
+@pytest.mark.parametrize(("thresholds", "label"), [
+    (Thresholds(0.8), "negative"),
+    (Thresholds(0.8, {RECORD.source: 0.9}), "positive"),
+    (Thresholds(0.8, {"elsewhere": 0.9}), "negative"),
+], ids=["default", "own source", "other source"])
+def test_decide_labels_at_the_threshold_of_the_comments_source(thresholds: Thresholds,
+                                                               label: str) -> None:
+    results = [(_comment("差"), PredictionResult(None, torch.tensor([0.15, 0.85])))]
+    with BeamTestPipeline(runner="FnApiRunner") as pipeline:
+        rows = (pipeline | beam.Create(results)
+                | beam.ParDo(Decide("lstm", "lstm-9", thresholds,
+                                    lambda r: float(r.inference[Label.NEGATIVE.index])))
+                | beam.Map(lambda scored: scored.row.label))
+        assert_that(rows, equal_to([label]))
+
+
 def test_a_result_decide_cannot_read_is_a_dead_letter() -> None:
     results = [(_comment("差"), PredictionResult(None, torch.tensor([0.2, 0.8]))),
                (_comment("怪"), PredictionResult(None, torch.tensor([])))]
     with BeamTestPipeline(runner="FnApiRunner") as pipeline:
         decided = (pipeline | beam.Create(results)
-                   | beam.ParDo(Decide("lstm", "lstm-9", 0.8,
+                   | beam.ParDo(Decide("lstm", "lstm-9", Thresholds(0.8),
                                        lambda r: float(r.inference[Label.NEGATIVE.index])))
                    .with_outputs(DEAD, main="alerts"))
         assert_that(decided.alerts | beam.Map(lambda scored: scored.row.clean_text),
