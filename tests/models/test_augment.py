@@ -23,7 +23,7 @@ from models.augment import (
 )
 from models.data import cleaned_pairs, load_examples
 from models.robustness.suite import SUITE_FILE
-from models.train import AUGMENTED_SUFFIX, LSTM_VERSION, LstmConfig, train_lstm
+from models.train import LSTM_VERSION, LstmConfig, train_lstm
 from pipeline.text.clean import clean
 
 REVIEWS = cleaned_pairs(load_examples("train")[:400])
@@ -89,18 +89,20 @@ def test_the_marks_are_not_the_robustness_suites() -> None:
 
 
 def test_tiny_training_adds_or_swaps_in_variants_only_with_augment(tmp_path: Path) -> None:
-    tiny = {"epochs": 1, "limit": 300, "hidden_dim": 8, "max_len": 40}
-    off = train_lstm(tmp_path / "off", LstmConfig(**tiny, augment_share=1.0))
-    added = train_lstm(tmp_path / "add", LstmConfig(**tiny, augment=True, augment_share=1.0))
-    swapped = train_lstm(tmp_path / "swap", LstmConfig(**tiny, augment=True, augment_share=1.0,
-                                                       augment_replace=True))
-    assert off["version"] == LSTM_VERSION and "augmented_examples" not in off["hyperparameters"]
+    tiny = {"epochs": 1, "limit": 300, "hidden_dim": 8, "max_len": 40, "corpus": False}
+    off = train_lstm(tmp_path / "off", LstmConfig(**tiny, augment=False, augment_share=1.0))
+    added = train_lstm(tmp_path / "add", LstmConfig(**tiny, augment_share=1.0,
+                                                    augment_replace=False))
+    swapped = train_lstm(tmp_path / "swap", LstmConfig(**tiny, augment_share=1.0))
+    assert off["version"] == LSTM_VERSION + "+no-corpus+no-augment"
+    assert "augmented_examples" not in off["hyperparameters"]
+    assert added["version"] == LSTM_VERSION + "+no-corpus+augment-add-1"
+    assert swapped["version"] == LSTM_VERSION + "+no-corpus+augment-replace-1"
     for card in (added, swapped):
-        assert card["version"] == LSTM_VERSION + AUGMENTED_SUFFIX
         assert 280 < card["hyperparameters"]["augmented_examples"] <= 300
         assert card["data"]["sizes"] == off["data"]["sizes"]  # dev and test untouched
         assert card["model_params"] == off["model_params"]  # the vocabulary is the reviews'
-    plain = train_lstm(tmp_path / "plain", LstmConfig(**tiny))
-    assert plain["metrics"] == off["metrics"]  # without --augment the share changes nothing
+    plain = train_lstm(tmp_path / "plain", LstmConfig(**tiny, augment=False))
+    assert plain["metrics"] == off["metrics"]  # without augmenting the share changes nothing
     weights, again = (torch.load(tmp_path / name / "model.pt") for name in ("plain", "off"))
     assert all(torch.equal(weights[key], again[key]) for key in weights)

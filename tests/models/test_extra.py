@@ -73,7 +73,7 @@ def test_exported_feedback_keeps_its_new_texts_and_drops_dev_and_test_texts(
 
 def test_lstm_trains_on_the_feedback_and_its_card_says_so(
         exported: Path, tmp_path: Path) -> None:
-    config = LstmConfig(epochs=1, limit=300, hidden_dim=8, max_len=40)
+    config = LstmConfig(epochs=1, limit=300, hidden_dim=8, max_len=40, corpus=False)
     card = train_lstm(tmp_path, config, extra=[exported])
     assert card["data"]["sizes"] == {"train": 302, "dev": 300, "test": 300}
     [recorded] = card["data"]["extra"]

@@ -104,7 +104,8 @@ def test_save_load_round_trip_gives_identical_outputs(tiny_artifact: Path) -> No
 
 
 def test_tiny_training_run_writes_a_complete_artifact(tmp_path: Path) -> None:
-    card = train_lstm(tmp_path, LstmConfig(epochs=1, limit=300, hidden_dim=8, max_len=40))
+    config = LstmConfig(epochs=1, limit=300, hidden_dim=8, max_len=40, corpus=False)
+    card = train_lstm(tmp_path, config)
     assert {p.name for p in tmp_path.iterdir()} == {"model.pt", "vocab.json", "card.json"}
     assert json.loads((tmp_path / "card.json").read_text(encoding="utf-8")) == card
     assert card["data"]["hash"] == data_hash()

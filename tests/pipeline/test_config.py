@@ -67,7 +67,7 @@ def test_environment_variables_match_case_insensitively(monkeypatch: pytest.Monk
 def test_other_environment_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ALERT_THRESHOLD", "2")
     monkeypatch.setenv("KAFKA_BOOTSTRAP", "")
-    assert Settings().alert_threshold == 0.8
+    assert Settings().alert_threshold == 0.7
 
 
 def test_broken_toml_names_file_line_and_column(

@@ -23,7 +23,7 @@ def test_score_labels_at_the_threshold_of_the_source_it_is_told() -> None:
     text = "快递三天才到，包装也破了"
     plain = score("--text", text, YUQING_SOURCE_THRESHOLDS='{"weibo": 1.0}')
     strict = score("--text", text, "--source", "weibo", YUQING_SOURCE_THRESHOLDS='{"weibo": 1.0}')
-    assert plain["threshold"] == 0.8 and strict["threshold"] == 1.0
+    assert plain["threshold"] == 0.7 and strict["threshold"] == 1.0
     assert plain["score"] == strict["score"]
     assert strict["label"] == "positive"
-    assert plain["label"] == ("negative" if float(plain["score"]) >= 0.8 else "positive")
+    assert plain["label"] == ("negative" if float(plain["score"]) >= 0.7 else "positive")
