@@ -41,7 +41,13 @@ def _dialect(session: Session) -> str:
 
 
 def insert_for(session: Session, table: Any) -> Any:
-    """An INSERT with the dialect's ON CONFLICT clauses, which upserts and replays need."""
+    """An INSERT with the dialect's ON CONFLICT clauses, which upserts and replays need.
+
+    The job's writes execute it with a list of parameter sets rather than ``.values(rows)``: a
+    multi-row VALUES clause is a new statement for every batch size, compiled afresh each time
+    (a sixth of the job's CPU in a profile), while one statement executed for many rows is
+    compiled once and cached, and SQLAlchemy still sends the rows in few round trips.
+    """
     return (postgresql if _dialect(session) == "postgresql" else sqlite).insert(table)
 
 
@@ -92,14 +98,14 @@ def record_scores(session: Session, rows: Sequence[AlertRow]) -> list[AlertRow]:
     standing_before = _standing(session, [row["comment_id"] for row in negatives])
     now = datetime.now(UTC)
     if negatives:
-        stmt = insert_for(session, Alert).values(negatives)
+        stmt = insert_for(session, Alert.__table__)
         stmt = stmt.on_conflict_do_update(
             index_elements=[Alert.comment_id],
             set_={**{name: stmt.excluded[name] for name in AlertRow.VERSIONED},
                   "withdrawn_at": None, "updated_at": now},
             where=_not_older(stmt.excluded.crawled_at, stmt.excluded.kafka_offset),
         )
-        session.execute(stmt)
+        session.execute(stmt, negatives)
     if positives:
         alerts = Alert.__table__
         # Parameters are prefixed: SQLAlchemy reserves the column names for its own.
@@ -120,7 +126,8 @@ def record_scores(session: Session, rows: Sequence[AlertRow]) -> list[AlertRow]:
                 for row in _new_texts(session, [row for row in ordered
                                                 if row["comment_id"] in alerted])]
     if versions:
-        session.execute(insert_for(session, AlertVersion).values(versions).on_conflict_do_nothing())
+        session.execute(insert_for(session, AlertVersion.__table__).on_conflict_do_nothing(),
+                        versions)
     raised = _standing(session, [row["comment_id"] for row in negatives]) - standing_before
     newest = {row.comment_id: row for row in sorted(rows, key=_version_order)}
     return [newest[comment_id] for comment_id in sorted(raised)]
@@ -147,14 +154,14 @@ def record_comments(session: Session, rows: list[dict[str, Any]]) -> None:
     values = [{name: row[name] for name in _COMMENT_COLUMNS}
               | {"at": (row["published_at"] or row["crawled_at"]).astimezone(UTC),
                  "updated_at": datetime.now(UTC)} for row in rows]
-    stmt = insert_for(session, Comment).values(values)
+    stmt = insert_for(session, Comment.__table__)
     stmt = stmt.on_conflict_do_update(
         index_elements=[Comment.comment_id],
         set_={name: stmt.excluded[name] for name in (*_COMMENT_COLUMNS, "at", "updated_at")
               if name not in ("comment_id", "source")},
         where=_not_older(stmt.excluded.crawled_at, stmt.excluded.kafka_offset, Comment),
     )
-    session.execute(stmt)
+    session.execute(stmt, values)
     ids = [row["comment_id"] for row in rows]
     session.execute(delete(CommentKeyword).where(CommentKeyword.comment_id.in_(ids)))
     mentions = [{"comment_id": comment_id, "keyword": keyword}
@@ -163,7 +170,7 @@ def record_comments(session: Session, rows: list[dict[str, Any]]) -> None:
                     .where(Comment.comment_id.in_(ids)))
                 for keyword in dict.fromkeys(keywords)]
     if mentions:
-        session.execute(insert_for(session, CommentKeyword).values(mentions))
+        session.execute(insert_for(session, CommentKeyword.__table__), mentions)
 
 
 def _new_texts(session: Session, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -199,7 +206,7 @@ def add_dead_letters(session: Session, letters: Sequence[DeadLetter]) -> None:
          "kafka_offset": letter.lineage.offset if letter.lineage else None}
         for letter in letters
     ]
-    session.execute(insert_for(session, StoredDeadLetter).values(rows).on_conflict_do_nothing())
+    session.execute(insert_for(session, StoredDeadLetter.__table__).on_conflict_do_nothing(), rows)
 
 
 def _has_keyword(session: Session, keyword: str) -> ColumnElement[bool]:
