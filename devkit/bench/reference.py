@@ -39,6 +39,10 @@ class Oracle:
         if settings.model != "lstm":
             raise OperatorError(f"the reference rebuilds the LSTM; YUQING_MODEL is "
                                   f"{settings.model!r}: unset it for this bench")
+        if settings.source_thresholds:
+            # The benches' comments carry made-up sources; one threshold keeps the check exact.
+            raise OperatorError("the reference labels at one alert threshold; "
+                                "YUQING_SOURCE_THRESHOLDS is set: unset it for this bench")
         self.threshold = settings.alert_threshold
         self._model, self._vocab, _card = load_artifact(settings.model_path or PACKAGED_ARTIFACT)
         self._stage = TextStage.load(settings)
