@@ -59,6 +59,19 @@ class Child:
     def poll(self) -> int | None:
         return self._process.poll()
 
+    def send(self, signum: int) -> None:
+        """A signal to the child alone, not its group: as a supervisor stops a service."""
+        if self._process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.send_signal(signum)
+
+    def wait(self, timeout_s: float) -> int | None:
+        """Its exit status, or None if it is still running after ``timeout_s``."""
+        try:
+            return self._process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
     def interrupt(self, timeout_s: float = 60.0) -> int:
         """Ctrl-C (SIGINT), as an operator stops a stream that does not end by itself (a
         checkpointed job on Flink); a SIGKILL if it has not exited within ``timeout_s``."""

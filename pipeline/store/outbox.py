@@ -52,5 +52,5 @@ def enqueue(session: Session, notices: Sequence[Notice]) -> None:
     rows = [{"kind": str(notice.kind), "key": notice.key, "title": notice.title,
              "body": notice.body, "source": notice.source, "keywords": list(notice.keywords),
              "score": notice.score, "url": notice.url} for notice in first.values()]
-    session.execute(insert_for(session, OutboxNotice).values(rows)
-                    .on_conflict_do_nothing(index_elements=[OutboxNotice.key]))
+    session.execute(insert_for(session, OutboxNotice.__table__)
+                    .on_conflict_do_nothing(index_elements=[OutboxNotice.key]), rows)

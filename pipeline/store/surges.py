@@ -26,7 +26,7 @@ def add_surges(session: Session, surges: Sequence[Surge]) -> None:
              "threshold": surge.threshold, "raised_at": datetime.now(UTC),
              "top_comments": [asdict(comment) for comment in surge.top_comments]}
             for surge in surges]
-    session.execute(insert_for(session, StoredSurge).values(rows).on_conflict_do_nothing())
+    session.execute(insert_for(session, StoredSurge.__table__).on_conflict_do_nothing(), rows)
 
 
 def select_surges(

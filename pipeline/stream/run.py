@@ -14,6 +14,7 @@ runner's, so an operator's own Beam flag wins. The scorer is whatever the settin
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -26,9 +27,16 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipeline.alerts import Prepared
 from pipeline.config import Settings
 from pipeline.kafka import check_broker
-from pipeline.runners import DEFAULT_CHECKPOINT_S, FLINK_LOCAL, RunnerChoice, beam_options
+from pipeline.runners import (
+    DEFAULT_CHECKPOINT_S,
+    FLINK_LOCAL,
+    RunnerChoice,
+    beam_options,
+    short_name,
+)
 from pipeline.scoring import Scorer, load_scorer
 from pipeline.store.engine import check_store, display_url, make_engine
+from pipeline.stream import shutdown
 from pipeline.stream.sink import StoreRetry, write_alerts, write_dead_letters, write_surges
 from pipeline.stream.source import ReadComments
 from pipeline.stream.surges import FindSurges, SurgeParams
@@ -156,8 +164,12 @@ def run(argv: list[str] | None = None, settings: Settings | None = None) -> RunS
     log.info("job starting: runner %s, model %s %s, alert threshold %s, store %s",
              known.runner, scorer.name, scorer.version, settings.thresholds.describe(),
              display_url(settings.database_url))
-    result = pipeline.run()
-    result.wait_until_finish()
+    # Only readers in this process hear a stop request; a Flink job runs in the cluster.
+    stopping = (shutdown.stop_on_signals() if short_name(known.runner) in ("local", "prism")
+                else contextlib.nullcontext())
+    with stopping:
+        result = pipeline.run()
+        result.wait_until_finish()
     summary = RunSummary(seconds=round(time.monotonic() - started, 1),
                          **{name: _counter(result, name)
                             for name in ("read", "scored", "alerts", "dead_letters", "surges")})

@@ -45,7 +45,7 @@ from kafka.structs import OffsetAndMetadata
 from pipeline.config import Settings
 from pipeline.errors import OperatorError
 from pipeline.kafka import make_admin, make_consumer
-from pipeline.stream import progress
+from pipeline.stream import progress, shutdown
 
 log = logging.getLogger(__name__)
 
@@ -148,12 +148,13 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
     """
 
     def __init__(self, settings: Settings, shape: TopicShape, idle_stop_s: float | None = None,
-                 poll_timeout_ms: int = 200, probe_every_s: float = 10.0,
+                 poll_timeout_ms: int | None = None, probe_every_s: float = 10.0,
                  warn_every_s: float = 60.0) -> None:
         self._settings = settings
         self._shape = shape
         self._idle_stop_s = idle_stop_s
-        self._poll_timeout_ms = poll_timeout_ms
+        self._poll_timeout_ms = (max(1, IDLE_ROUND_MS // len(shape.partitions))
+                                 if poll_timeout_ms is None else poll_timeout_ms)
         self._probe_every_s = probe_every_s
         self._warn_every_s = warn_every_s
         self._consumers: dict[tuple[str, int], KafkaConsumer] = {}
@@ -239,7 +240,8 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
             # not kafka-python's default 30 s.
             partition = TopicPartition(*element)
             consumer = make_consumer(
-                self._settings, bootstrap_timeout_ms=int(self._settings.kafka_timeout_s * 1000))
+                self._settings, bootstrap_timeout_ms=int(self._settings.kafka_timeout_s * 1000),
+                fetch_max_wait_ms=FETCH_WAIT_MS)
             consumer.assign([partition])
             consumer.seek(partition, start)
             self._consumers[element] = consumer
@@ -255,6 +257,9 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
     ) -> Iterator[KafkaMessage]:
         partition = TopicPartition(*element)
         start = tracker.current_restriction().start
+        if shutdown.requested():
+            self._stop(element, start, tracker, finalizer)
+            return
         consumer, batch = self._poll(element, start)
         now = time.monotonic()
         self._topic.check(now)
@@ -294,6 +299,17 @@ class ReadPartitions(beam.DoFn, RestrictionProvider):
         if consumer is not None and _caught_up(self._highwater(consumer, partition), start):
             _advance(watermark, Timestamp.now() - IDLE_WATERMARK_LAG_S)
         tracker.defer_remainder(Duration(seconds=0.5))
+
+    def _stop(self, element: tuple[str, int], start: int, tracker: OffsetRestrictionTracker,
+              finalizer: beam.DoFn.BundleFinalizerParam) -> None:
+        """End the partition at ``start`` on a stop signal, committing up to there: the bundle
+        of the last messages read may never be finalized once the stream ends."""
+        consumer = self._consumers.get(element)
+        if consumer is not None and start > self._committed.get(element, -1):
+            partition = TopicPartition(*element)
+            finalizer.register(lambda: self._commit(consumer, partition, start))
+        log.info("%s/%d: stopped at offset %d", element[0], element[1], start)
+        tracker.try_claim(END_OF_TIME)
 
     def _poll(self, element: tuple[str, int], start: int
               ) -> tuple[KafkaConsumer | None, list[ConsumerRecord]]:
@@ -494,6 +510,17 @@ class _TopicWatch:
             self._admin = None
 
 
+# How long one round of polls over a topic's partitions may wait for messages, all of them idle.
+# Divided among the partitions: on the local runner every step shares one thread, so a poll
+# waiting on a quiet partition holds up every partition that has messages; 200 ms a partition
+# had the dead-letter topic's three quiet partitions stop a busy job for 0.6 s a round. A round
+# this short also bounds the latency of a comment arriving on a quiet stream.
+IDLE_ROUND_MS = 100
+# How long the broker may hold a fetch of a quiet partition open. The consumer's other requests
+# (the probes of an idle partition, its end offset) queue behind it on the same connection, and
+# the thread that asked waits for them: at Kafka's default of 500 ms, each probe held the job up
+# for about 0.4 s. A message that arrives is still sent at once.
+FETCH_WAIT_MS = 100
 # How far behind the clock a caught-up partition's watermark stays: a message stamped by its
 # producer just before the fetch that found the partition empty reaches the broker after it.
 IDLE_WATERMARK_LAG_S = 2.0

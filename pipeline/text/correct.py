@@ -98,8 +98,10 @@ class Corrector:
         """Score every twin of every suspicious character of every text in one go."""
         pad = np.full(max(self.model.order, MAX_WORD), BOUND)
         ids, owner, editable, starts = [pad], [np.full(len(pad), -1)], [pad < 0], []
+        position = len(pad)
         for index, text in enumerate(texts):
-            starts.append(sum(len(part) for part in ids))
+            starts.append(position)
+            position += len(text) + len(pad)
             ids += [self.model.ids(text), pad]
             owner += [np.full(len(text), index), np.full(len(pad), -1)]
             editable += [~_frozen(text, protected), pad < 0]

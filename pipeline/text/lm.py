@@ -13,6 +13,9 @@ one: on a dev set whose domain the LM never saw, 0.02 beat 0.4.
 
 from __future__ import annotations
 
+import string
+import sys
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +64,7 @@ class NgramModel:
             self._tables.append(HashTable(keys[seen], logp.astype(np.float32)))
             previous_keys, previous_counts = keys, counts
         self._unseen = float(np.log(0.5 / float(counts_total(tables, dict_weight))))
+        self._id_of = _id_table(vocab)
 
     @classmethod
     def load(cls, path: Path, *, dict_weight: float, order: int, backoff: float) -> NgramModel:
@@ -71,12 +75,13 @@ class NgramModel:
             )
 
     def ids(self, text: str) -> np.ndarray:
-        """One id per character of ``text``; anything outside a clause becomes a boundary."""
-        get = self.vocab.get
-        return np.array(
-            [get(char, UNK) if _in_clause(char) else BOUND for char in fold_classes(text)],
-            dtype=np.int64,
-        )
+        """One id per character of ``text``; anything outside a clause becomes a boundary.
+
+        Looked up per code point in one numpy step: character by character in Python, this was
+        a third of the corrector's time.
+        """
+        code_points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        return self._id_of[code_points].astype(np.int64)
 
     def logprob(self, windows: np.ndarray) -> np.ndarray:
         """log P(last column | previous columns) for each row of an (rows, order) id matrix.
@@ -100,8 +105,23 @@ def counts_total(tables: dict[str, np.ndarray], dict_weight: float) -> float:
     return float(tables["text1"].sum() + dict_weight * tables["dict1"].sum())
 
 
-def _in_clause(char: str) -> bool:
-    return "\u4e00" <= char <= "\u9fff" or char in "0a"
+def _id_table(vocab: dict[str, int]) -> np.ndarray:
+    """The id of every code point: after :func:`fold_classes`, an ideograph or a folded digit or
+    Latin letter is looked up (unknown ones are ``UNK``); anything else ends a clause."""
+    table = np.full(sys.maxunicode + 1, BOUND, dtype=np.int32)
+    table[0x4E00:0xA000] = UNK
+    for char, index in vocab.items():
+        if len(char) == 1 and "\u4e00" <= char <= "\u9fff":
+            table[ord(char)] = index
+    table[[ord(letter) for letter in string.ascii_letters]] = vocab.get("a", UNK)
+    table[_digits()] = vocab.get("0", UNK)
+    return table
+
+
+@lru_cache(maxsize=1)
+def _digits() -> np.ndarray:
+    """Every code point ``str.isdigit`` holds a digit, in any script."""
+    return np.array([point for point in range(sys.maxunicode + 1) if chr(point).isdigit()])
 
 
 def fold_classes(text: str) -> str:

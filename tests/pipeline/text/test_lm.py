@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
 from models.corrector.build import build_tables
 from pipeline.text.hashing import HashTable
-from pipeline.text.lm import BOUND, NgramModel
+from pipeline.text.lm import BOUND, UNK, NgramModel, fold_classes
 
 
 def test_hash_table_finds_every_key_and_nothing_else() -> None:
@@ -52,3 +54,16 @@ def test_non_chinese_characters_are_boundaries_and_digits_fold() -> None:
     model = _toy()
     assert model.ids("甲,1")[1] == BOUND
     assert model.ids("12")[0] == model.ids("9")[0]
+
+
+def test_every_code_point_gets_the_id_folding_gives_it() -> None:
+    """ids() looks code points up in a table; it must agree with folding then looking up, for
+    every character there is (lone surrogates, which a JSON escape can carry, included)."""
+    tables = build_tables(["甲乙0a", "丙1b"], [], order=2)
+    vocab = {c: i + 2 for i, c in enumerate(str(tables["chars"]))}
+    model = NgramModel(vocab, tables, dict_weight=0.0, order=2, backoff=0.1)
+    text = "".join(map(chr, range(sys.maxunicode + 1)))
+    in_clause = [("\u4e00" <= char <= "\u9fff" or char in "0a") for char in fold_classes(text)]
+    expected = [vocab.get(char, UNK) if clause else BOUND
+                for char, clause in zip(fold_classes(text), in_clause, strict=True)]
+    assert model.ids(text).tolist() == expected
