@@ -5,7 +5,7 @@ protected terms and emoticons are cut out first and jieba only sees the text bet
 
 Segmentation was the largest cost in the stream job, so runs of Chinese characters go to
 ``rjieba``, the Python binding of the Rust port of jieba, with the same dictionary and HMM and
-about seven times faster. It cuts runs that mix in digits or Latin letters ("2.6kg",
+many times faster. It cuts runs that mix in digits or Latin letters ("2.6kg",
 "CHECK-IN") differently from jieba, so those, and everything else, stay with jieba itself. The
 tokens are jieba's, which is what the stored alerts have always held; a test compares the two on
 every held-out review and corpus comment.
