@@ -19,7 +19,7 @@ from pipeline.config import Settings
 # topics, group and store, and what the reference assumes about scoring.
 _CHILD_SETTINGS = ("data_dir", "kafka_bootstrap", "kafka_timeout_s", "topic_comments",
                    "topic_dead_letters", "consumer_group", "database_url", "model", "model_path",
-                   "corrector_lm", "correct_text", "alert_threshold")
+                   "corrector_lm", "correct_text", "alert_threshold", "progress_interval_s")
 
 
 def child_env(settings: Settings) -> dict[str, str]:

@@ -235,6 +235,11 @@ class WorkerPool:
         """What ``yuqing run --worker-pool`` takes."""
         return f"{_HOST}:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        """The pool's process; the workers it starts are its children."""
+        return self._process.pid
+
     def __enter__(self) -> WorkerPool:
         return self
 

@@ -7,6 +7,12 @@ runner), and the bench watches it from outside: the consumer group's committed o
 commits only what it has stored) through one consumer kept open, and the job's process through
 psutil every :data:`SAMPLE_S` seconds (CPU of the process and anything it started, and RSS).
 
+The job runs on the local runner by default. With ``runner="flink"`` it runs on an embedded
+Flink cluster with its Python steps in a worker pool the bench starts (as on a cluster), with
+``parallelism`` copies of every step and up to that many worker processes: the measure of
+scaling out from one core to two. CPU and RSS then include the Flink job server and the
+workers, and the figures name each worker's CPU, which shows how the partitions were shared.
+
 * **drain** (the default): N comments are on the topic before the job starts; the clock runs
   from the job's start to every offset committed, and again from its first commit, which leaves
   out the start-up (imports, model, corrector).
@@ -35,7 +41,7 @@ import secrets
 import shutil
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +59,7 @@ from devkit.bench.score import bench_score
 from devkit.bench.text import BATCH, one_core
 from devkit.bench.workdir import BenchDir
 from devkit.child import Child
+from devkit.flink_cluster import WorkerPool
 from devkit.hostile import cycled_records, produce_records
 from pipeline.alerts import Prepared, Scored, alert_row
 from pipeline.config import Settings
@@ -60,6 +67,7 @@ from pipeline.errors import OperatorError
 from pipeline.kafka import ensure_topics, make_consumer, make_producer
 from pipeline.kafka_server import KafkaServer, libs_dir
 from pipeline.records import CommentRecord, Lineage, utcnow
+from pipeline.runners import RunnerChoice, beam_options
 from pipeline.store.engine import make_engine
 from pipeline.store.migrations import upgrade
 from pipeline.store.models import Alert, Comment
@@ -83,6 +91,10 @@ KEPT_UP_S = 2.0
 STOP_S = 15.0
 # RSS is reported at about this many points over the run, as the committed count grows.
 RSS_POINTS = 20
+# On Flink offsets are committed after each checkpoint, so the interval delays the last commit
+# the drain waits for; 2 s rather than the job's default 10.
+FLINK_CHECKPOINT_S = 2.0
+RUNNERS = ("local", "flink")
 _TICK_S = 0.005
 _MIB = 1 << 20
 
@@ -99,12 +111,25 @@ class Plan:
     rate: float | None = None
     duration_s: float = 60.0
     stages: bool = True
+    runner: str = "local"
+    parallelism: int = 1
+    partitions: int | None = None  # None: the settings' topic_partitions
 
     def figures(self) -> dict[str, Any]:
         """What was asked, without the other mode's defaults."""
+        job = {"runner": self.runner, "parallelism": self.parallelism,
+               "partitions": self.partitions, "stages": self.stages}
         if self.rate is None:
-            return {"comments": self.comments, "stages": self.stages}
-        return {"rate": self.rate, "duration_s": self.duration_s, "stages": self.stages}
+            return {"comments": self.comments, **job}
+        return {"rate": self.rate, "duration_s": self.duration_s, **job}
+
+    def job_args(self, worker_pool: str | None) -> list[str]:
+        """``yuqing run``'s arguments for this plan."""
+        if self.runner == "local":
+            return ["run"]
+        return ["run", "--runner", self.runner, "--worker-pool", str(worker_pool),
+                "--checkpoint-interval", str(FLINK_CHECKPOINT_S),
+                "--parallelism", str(self.parallelism)]
 
     @property
     def streaming(self) -> bool:
@@ -148,13 +173,16 @@ class _Committed:
 
 
 class _Watch:
-    """The job as a child process, its progress and its resources sampled together."""
+    """The job as a child process, its progress and its resources sampled together; with a
+    worker pool, the pool and its workers too."""
 
-    def __init__(self, settings: Settings, log_path: Path) -> None:
+    def __init__(self, settings: Settings, log_path: Path, args: Sequence[str] = ("run",),
+                 pool: WorkerPool | None = None) -> None:
         self._committed = _Committed(settings)
+        self._pool = psutil.Process(pool.pid) if pool is not None else None
         # Child keeps its Popen to itself; the job is the one child of ours that is new.
         before = {process.pid for process in psutil.Process().children()}
-        self.job = Child(["run"], settings, log_path)
+        self.job = Child(list(args), settings, log_path)
         try:
             (self._process,) = [process for process in psutil.Process().children()
                                 if process.pid not in before]
@@ -178,17 +206,32 @@ class _Watch:
 
     def _resources(self) -> tuple[float, int]:
         cpu, rss = 0.0, 0
-        with contextlib.suppress(psutil.NoSuchProcess):
-            processes = [self._process, *self._process.children(recursive=True)]
-            reaped = self._process.cpu_times()
-            cpu += reaped.children_user + reaped.children_system
-            for process in processes:
-                # A child may end between the listing and the reading.
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    times = process.cpu_times()
-                    cpu += times.user + times.system
-                    rss += process.memory_info().rss
+        for root in (self._process, self._pool):
+            if root is None:
+                continue
+            with contextlib.suppress(psutil.NoSuchProcess):
+                processes = [root, *root.children(recursive=True)]
+                reaped = root.cpu_times()
+                cpu += reaped.children_user + reaped.children_system
+                for process in processes:
+                    # A child may end between the listing and the reading.
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        times = process.cpu_times()
+                        cpu += times.user + times.system
+                        rss += process.memory_info().rss
         return cpu, rss
+
+    def worker_cpu_s(self) -> list[float]:
+        """CPU seconds of each Python worker the pool started, most first: how evenly the
+        copies of the job shared the work. Empty without a pool."""
+        if self._pool is None:
+            return []
+        seconds = []
+        for worker in self._pool.children():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = worker.cpu_times()
+                seconds.append(round(times.user + times.system, 1))
+        return sorted(seconds, reverse=True)
 
     def sample(self) -> Sample:
         """One sample; raises if the job has exited or has committed nothing for too long."""
@@ -232,6 +275,20 @@ class _Watch:
                 "rss": points}
 
 
+@contextlib.contextmanager
+def _job(settings: Settings, plan: Plan, work_dir: Path) -> Iterator[_Watch]:
+    """The job as ``plan`` runs it, watched; stopped (and its worker pool with it) on leaving,
+    so the watch's report of how it stopped is complete after the block."""
+    with (WorkerPool(settings, work_dir / "worker-pool.log") if plan.runner != "local"
+          else contextlib.nullcontext()) as pool:
+        watch = _Watch(settings, work_dir / "job.log", plan.job_args(pool and pool.address),
+                       pool)
+        try:
+            yield watch
+        finally:
+            watch.close()
+
+
 def _cpu_ms(first: Sample, last: Sample, comments: int) -> float | None:
     return round((last.cpu_s - first.cpu_s) * 1000 / comments, 3) if comments > 0 else None
 
@@ -240,18 +297,16 @@ def _rate(comments: int, seconds: float) -> float | None:
     return round(comments / seconds, 1) if comments > 0 and seconds > 0 else None
 
 
-def drain(settings: Settings, records: Sequence[CommentRecord], work_dir: Path
-          ) -> dict[str, Any]:
+def drain(settings: Settings, records: Sequence[CommentRecord], work_dir: Path,
+          plan: Plan = Plan()) -> dict[str, Any]:
     """Produce every record, then start the job and wait until all of them are committed."""
     began = time.monotonic()
     produce_records(settings, records)
     produce_s = time.monotonic() - began
     log.info("%d comments produced in %.1f s; starting the job", len(records), produce_s)
-    watch = _Watch(settings, work_dir / "job.log")
-    try:
+    with _job(settings, plan, work_dir) as watch:
         end = watch.wait_for(len(records))
-    finally:
-        watch.close()
+        workers = watch.worker_cpu_s()
     start = Sample(0.0, 0, 0.0, 0)
     first = next(sample for sample in watch.samples if sample.committed)
     # Everything committed at the first look (a tiny backlog): no rate without start-up.
@@ -263,7 +318,8 @@ def drain(settings: Settings, records: Sequence[CommentRecord], work_dir: Path
         "steady_per_second": _rate(steady, end.seconds - first.seconds),
         "cpu_ms_per_comment": _cpu_ms(start, end, len(records)),
         "steady_cpu_ms_per_comment": _cpu_ms(first, end, steady),
-        "cpu_s": round(end.cpu_s, 2), **watch.memory(end), "stop": watch.stopped}
+        "cpu_s": round(end.cpu_s, 2), "worker_cpu_s": workers, **watch.memory(end),
+        "stop": watch.stopped}
     log.info("drained %d comments in %.1f s (first commit at %.1f s): %s comments/s, %s after "
              "the first commit; %s ms CPU per comment; peak RSS %s MiB", len(records),
              end.seconds, first.seconds, figures["per_second"], figures["steady_per_second"],
@@ -329,10 +385,10 @@ def latencies(database_url: str, source: str) -> dict[str, dict[str, float | int
 
 
 def stream(settings: Settings, warmup: Sequence[CommentRecord],
-           records: Sequence[CommentRecord], rate: float, work_dir: Path) -> dict[str, Any]:
+           records: Sequence[CommentRecord], rate: float, work_dir: Path,
+           plan: Plan = Plan()) -> dict[str, Any]:
     """Start the job, let it commit a warm-up burst, then produce ``records`` at ``rate``."""
-    watch = _Watch(settings, work_dir / "job.log")
-    try:
+    with _job(settings, plan, work_dir) as watch:
         watch.wait_started()
         produce_records(settings, warmup)
         start = watch.wait_for(len(warmup))
@@ -341,8 +397,7 @@ def stream(settings: Settings, warmup: Sequence[CommentRecord],
         produce_s = _produce_at(settings, records, rate, watch.sample)
         stopped = watch.sample()
         end = watch.wait_for(len(warmup) + len(records))
-    finally:
-        watch.close()
+        workers = watch.worker_cpu_s()
     lag = len(warmup) + len(records) - stopped.committed
     figures = {
         "rate": rate, "comments": len(records), "warmup": len(warmup),
@@ -351,7 +406,8 @@ def stream(settings: Settings, warmup: Sequence[CommentRecord],
         "lag_at_end": lag, "behind_s": round(lag / rate, 2),
         "catch_up_s": round(end.seconds - stopped.seconds, 2), "kept_up": lag <= rate * KEPT_UP_S,
         "cpu_ms_per_comment": _cpu_ms(start, end, len(records)),
-        "cpu_s": round(end.cpu_s - start.cpu_s, 2), **watch.memory(end), "stop": watch.stopped}
+        "cpu_s": round(end.cpu_s - start.cpu_s, 2), "worker_cpu_s": workers,
+        **watch.memory(end), "stop": watch.stopped}
     log.info("streamed %d comments at %g/s: latency p50 %s s, p95 %s s, p99 %s s; %d behind "
              "when production stopped; %s ms CPU per comment; peak RSS %s MiB", len(records),
              rate, figures["latency_s"]["p50"], figures["latency_s"]["p95"],
@@ -427,6 +483,7 @@ def run_on(settings: Settings, plan: Plan, work_dir: Path) -> dict[str, Any]:
     own = settings.model_copy(update={
         "topic_comments": name, "topic_dead_letters": f"{name}.dead",
         "consumer_group": f"{name}-group",
+        "topic_partitions": plan.partitions or settings.topic_partitions,
         "database_url": f"sqlite:///{work_dir / 'store.db'}"})
     if plan.timed < 1:
         raise PipelineBenchError(f"{plan.rate:g} comments/s for {plan.duration_s:g} s is no "
@@ -434,15 +491,17 @@ def run_on(settings: Settings, plan: Plan, work_dir: Path) -> dict[str, Any]:
     ensure_topics(own)
     upgrade(own.database_url)
     load = os.getloadavg()[0]
-    result: dict[str, Any] = {"mode": "streaming" if plan.streaming else "drain",
+    result: dict[str, Any] = {"plan": plan.figures(),
+                              "mode": "streaming" if plan.streaming else "drain",
+                              "partitions": own.topic_partitions,
                               "machine": {"cpus": os.cpu_count(), "load_1m_before": load}}
     if plan.rate is not None:
         records = cycled_records(plan.timed, source="bench-stream")
         warmup = cycled_records(max(1, round(plan.rate * WARMUP_S)), source="bench-warmup")
-        result["streaming"] = stream(own, warmup, records, plan.rate, work_dir)
+        result["streaming"] = stream(own, warmup, records, plan.rate, work_dir, plan)
     else:
         records, warmup = cycled_records(plan.comments, source="bench-drain"), []
-        result["drain"] = drain(own, records, work_dir)
+        result["drain"] = drain(own, records, work_dir, plan)
     everything = [*warmup, *records]
     oracle = Oracle(own)
     scores = oracle.scores([record.text for record in everything])
@@ -464,9 +523,14 @@ def run_on(settings: Settings, plan: Plan, work_dir: Path) -> dict[str, Any]:
     return result
 
 
-def preflight(settings: Settings) -> None:
+def preflight(settings: Settings, plan: Plan = Plan()) -> None:
     """Refuse in one line, before any work directory or broker exists, what would stop the
-    broker from starting (:class:`KafkaServer` checks the exact jar again)."""
+    broker or the job from starting (:class:`KafkaServer` checks the exact jar again)."""
+    if plan.runner not in RUNNERS:
+        raise PipelineBenchError(f"unknown runner {plan.runner!r}; the bench runs "
+                                 f"{' or '.join(RUNNERS)}")
+    beam_options(RunnerChoice(plan.runner, worker_pool="localhost:0",
+                              parallelism=plan.parallelism), settings.data_dir)
     libs = libs_dir(settings.data_dir)
     if not any(libs.glob("*.jar")):
         raise PipelineBenchError(f"the Apache Kafka jars are not in {libs}; run `make kafka-jars`")
@@ -478,15 +542,14 @@ def preflight(settings: Settings) -> None:
 def run(settings: Settings, plan: Plan) -> dict[str, Any]:
     """The bench on an Apache Kafka broker of its own, stopped whatever happens; the work
     directory (the job's log, the broker's) is kept when the bench fails."""
-    preflight(settings)
+    preflight(settings, plan)
     began = time.monotonic()
     with BenchDir("yuqing-bench-pipeline-") as work:
         with KafkaServer(work.path / "kafka", libs_dir(settings.data_dir)) as kafka:
             result = run_on(settings.model_copy(update={"kafka_bootstrap": kafka.bootstrap}),
                             plan, work.path)
         work.passed = result["ok"]
-    return {"ok": result["ok"], "seconds": round(time.monotonic() - began, 1),
-            "plan": plan.figures(), **result}
+    return {"ok": result["ok"], "seconds": round(time.monotonic() - began, 1), **result}
 
 
 def _cell(value: object, unit: str = "") -> str:
@@ -502,6 +565,11 @@ def table(result: dict[str, Any]) -> str:
 
     def row(name: str, value: object, unit: str = "") -> None:
         lines.append(f"| {name} | {_cell(value, unit)} |")
+
+    plan = result["plan"]
+    row("runner", plan["runner"] if plan["runner"] == "local"
+        else f"{plan['runner']}, parallelism {plan['parallelism']}, Python steps in a worker pool")
+    row("topic partitions", result["partitions"])
 
     if drained := result.get("drain"):
         row("comments drained", drained["comments"])
@@ -523,6 +591,8 @@ def table(result: dict[str, Any]) -> str:
         row("kept up", "yes" if streamed["kept_up"] else "NO")
         row("CPU per comment (ms)", streamed["cpu_ms_per_comment"])
     figures = drained or streamed
+    if figures["worker_cpu_s"]:
+        row("CPU of each Python worker (s)", " / ".join(map(str, figures["worker_cpu_s"])))
     row("peak RSS (MiB)", figures["peak_rss_mib"])
     row("job stopped by SIGINT", "yes" if figures["stop"]["stopped_by_sigint"]
         else f"no: killed after {STOP_S:g} s")

@@ -153,9 +153,21 @@ def bench_pipeline(
     stages: Annotated[bool, typer.Option(
         help="Also time each stage alone on one core (text, model, store) after the job.")]
     = True,
+    runner: Annotated[str, typer.Option(
+        help="local, or flink: embedded Flink (`make flink-job-server`) with the Python steps "
+        "in a worker pool the bench starts, as on a cluster.")] = "local",
+    parallelism: Annotated[int, typer.Option(
+        min=1, help="Flink: copies of every step, and at most this many Python workers.")] = 1,
+    partitions: Annotated[int | None, typer.Option(
+        min=1, help="Partitions of the bench's topic [default: YUQING_TOPIC_PARTITIONS, 3]; "
+        "a multiple of --parallelism shares them evenly.")] = None,
 ) -> None:
     """The whole job on a real Apache Kafka broker: drain rate, CPU per comment, peak RSS, and
     with --rate, produce-to-stored latency; beside each stage's solo rate.
+
+    Scaling out: `--runner flink --parallelism 1 --partitions 4`, then `--parallelism 2`; CPU
+    and RSS then include the Flink job server and the pool's workers, and the table names each
+    worker's CPU.
 
     Drain mode (default): --comments are produced, then the job (`yuqing run`, local runner) is
     started; the time runs from its start, and from its first commit, to every offset committed.
@@ -180,7 +192,8 @@ def bench_pipeline(
     if duration is not None and rate is None:
         raise typer.BadParameter("needs --rate: a duration is for streaming mode",
                                  param_hint="--duration")
-    plan = Plan(comments=comments, rate=rate, stages=stages)
+    plan = Plan(comments=comments, rate=rate, stages=stages, runner=runner,
+                parallelism=parallelism, partitions=partitions)
     if duration is not None:
         plan = replace(plan, duration_s=duration)
     result = run_bench(get_settings(), plan)

@@ -53,17 +53,22 @@ def run(
     checkpoint_interval: float = typer.Option(
         10.0, metavar="SECONDS", help="Flink's checkpoint interval: Kafka offsets are "
         "committed after each checkpoint, so it bounds what a restart reads again."),
+    parallelism: int = typer.Option(
+        1, min=1, metavar="N", help="Flink only: N copies of every step share the topic's "
+        "partitions (each partition read by one copy; more copies than partitions read "
+        "nothing) and the surge counts. With --worker-pool, up to N Python worker processes "
+        "per task manager run them, so up to N cores; without it they share this process."),
 ) -> None:
     """Run the streaming pipeline: Kafka → text stage → score → alerts in the store.
 
     Without --until-idle it runs until stopped. Options Yuqing does not know go to Beam
-    unchanged, after the runner's own (e.g. --parallelism=2, or Dataflow's --project). It reads
+    unchanged, after the runner's own (e.g. Dataflow's --project). It reads
     from the consumer group's committed offsets (YUQING_CONSUMER_GROUP; a new group re-reads from
     the beginning) and logs a progress line every YUQING_PROGRESS_INTERVAL_S seconds.
 
     Examples: `yuqing run --runner prism --until-idle 10`; `yuqing run --runner flink`;
     `yuqing run --runner flink --flink-master flink-jobmanager:8081 --worker-pool
-    localhost:50000`.
+    localhost:50000 --parallelism 2`.
 
     A broker that goes down is waited for (a warning a minute). If the topic is recreated or
     gains partitions under the job, it exits with status 1 and one line saying so: restart it,
@@ -73,7 +78,7 @@ def run(
     from pipeline.stream.run import run as run_pipeline
 
     argv = [*ctx.args, f"--runner={runner}", f"--flink-master={flink_master}",
-            f"--checkpoint-interval={checkpoint_interval}"]
+            f"--checkpoint-interval={checkpoint_interval}", f"--parallelism={parallelism}"]
     argv += [f"--worker-pool={worker_pool}"] if worker_pool else []
     argv += [f"--until-idle={until_idle}"] if until_idle is not None else []
     summary = run_pipeline(argv, get_settings())

@@ -125,6 +125,10 @@ def parse_known_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[s
                         help="the Flink cluster's REST address; [local] starts an embedded one")
     parser.add_argument("--worker-pool", default=None, metavar="HOST:PORT",
                         help="a Beam Python worker pool for the Flink task managers")
+    parser.add_argument("--parallelism", type=int, default=1, metavar="N",
+                        help="Flink only: N copies of every step, sharing the topic's "
+                        "partitions (never more than the topic has); with --worker-pool, up to "
+                        "N Python worker processes per task manager")
     parser.add_argument("--checkpoint-interval", type=float, default=DEFAULT_CHECKPOINT_S,
                         metavar="SECONDS", help="Flink's checkpoint interval; offsets are "
                         "committed after each checkpoint")
@@ -134,7 +138,7 @@ def parse_known_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[s
 def runner_choice(known: argparse.Namespace) -> RunnerChoice:
     return RunnerChoice(runner=known.runner, flink_master=known.flink_master,
                         worker_pool=known.worker_pool, checkpoint_s=known.checkpoint_interval,
-                        until_idle=known.until_idle is not None)
+                        until_idle=known.until_idle is not None, parallelism=known.parallelism)
 
 
 def preflight(settings: Settings) -> Scorer:

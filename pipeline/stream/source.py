@@ -614,7 +614,16 @@ def _advance(estimator: ManualWatermarkEstimator, timestamp: Timestamp) -> None:
 
 
 class ReadComments(beam.PTransform):
-    """Every message of ``topic`` as a :class:`KafkaMessage`, from the committed offsets on."""
+    """Every message of ``topic`` as a :class:`KafkaMessage`, from the committed offsets on.
+
+    Each partition is one element, and its restriction is never split
+    (:class:`OffsetsFromHereOn`), so exactly one copy of the reader owns a partition at a time:
+    running the job with a runner's parallelism (``yuqing run --runner flink --parallelism N``)
+    shares the partitions among N workers, and never has two of them read the same one. The
+    elements are spread first: a runner runs the steps after ``Create`` where ``Create`` ran,
+    and on Flink without the spread every partition was read by the one worker that listed them
+    while the others stood idle.
+    """
 
     def __init__(self, settings: Settings, topic: str, idle_stop_s: float | None = None) -> None:
         super().__init__()
@@ -627,5 +636,6 @@ class ReadComments(beam.PTransform):
         return (
             pbegin
             | "Partitions" >> beam.Create(shape.elements())
+            | "Spread" >> beam.Reshuffle()
             | "Poll" >> beam.ParDo(ReadPartitions(self._settings, shape, self._idle_stop_s))
         )

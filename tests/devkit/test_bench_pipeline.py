@@ -1,6 +1,7 @@
 """`yuqing bench pipeline` at a tiny size, on the session's Apache Kafka broker: the job runs for
-real as a child process, once draining a backlog and once under a stream at a fixed rate, so the
-figures in docs/benchmarks.md come from a bench that works and whose alerts are the reference's.
+real as a child process, once draining a backlog (on the local runner, and on Flink with a worker
+pool) and once under a stream at a fixed rate, so the figures in docs/benchmarks.md come from a
+bench that works and whose alerts are the reference's.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import pytest
 from devkit.bench.pipeline import PipelineBenchError, Plan, run, run_on, table
 from pipeline.config import Settings
 from pipeline.kafka_server import KafkaServer, libs_dir
+from pipeline.runners import flink_job_server_jar
+from tests.utils.paths import built_by_make
 
 DRAIN = {"comments", "produce_s", "startup_s", "committed_first", "seconds", "per_second",
          "steady_per_second", "cpu_ms_per_comment", "steady_cpu_ms_per_comment", "cpu_s",
-         "peak_rss_mib", "rss", "stop"}
+         "peak_rss_mib", "rss", "stop", "worker_cpu_s"}
 STREAMING = {"rate", "comments", "warmup", "produce_s", "produced_per_s", "latency_s",
              "alert_latency_s", "lag_at_end", "behind_s", "catch_up_s", "kept_up",
-             "cpu_ms_per_comment", "cpu_s", "peak_rss_mib", "rss", "stop"}
+             "cpu_ms_per_comment", "cpu_s", "peak_rss_mib", "rss", "stop", "worker_cpu_s"}
 STAGES = {"text_per_s", "model_per_s", "model_outside_beam_per_s", "store_per_s", "model",
           "model_version", "batch_size", "slowest", "slowest_per_s"}
 
@@ -59,6 +62,25 @@ def test_a_drain_measures_the_job_and_each_stage(settings: Settings, tmp_path: P
     assert result["ratio_with_startup"] == pytest.approx(
         drained["per_second"] / stages["slowest_per_s"], abs=1e-3)
     assert "| alerts = reference | yes (" in table(result)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_drain_on_flink_counts_the_worker_pool_and_names_each_workers_cpu(
+        settings: Settings, tmp_path: Path) -> None:
+    built_by_make(flink_job_server_jar(settings.data_dir), "make flink-job-server")
+    plan = Plan(comments=300, stages=False, runner="flink", parallelism=2, partitions=4)
+    result = _last_line(run_on(settings, plan, tmp_path))
+
+    assert result["ok"] and result["partitions"] == 4
+    assert result["plan"]["runner"] == "flink" and result["plan"]["parallelism"] == 2
+    drained = result["drain"]
+    assert drained["rss"][-1]["comments"] == 300
+    # One Python worker per stage copy: two copies of about four stages.
+    workers = drained["worker_cpu_s"]
+    assert len(workers) >= 4 and sum(workers) < drained["cpu_s"]
+    assert "| CPU of each Python worker (s) |" in table(result)
+    assert "| runner | flink, parallelism 2, Python steps in a worker pool |" in table(result)
 
 
 @pytest.mark.integration

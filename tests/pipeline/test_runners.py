@@ -10,6 +10,7 @@ import pytest
 from pipeline.runners import (
     FLINK_JOB_SERVER_BEAM,
     FLINK_MINOR,
+    FLINK_STAGES,
     RunnerChoice,
     RunnerUnavailable,
     beam_options,
@@ -45,6 +46,20 @@ def test_flink_options_name_the_cached_jar_and_the_worker_pool(tmp_path: Path) -
     assert f"--flink_job_server_jar={flink_job_server_jar(data_dir)}" in options
     assert {"--flink_master=jm:8081", "--environment_type=EXTERNAL",
             "--environment_config=localhost:50000", "--checkpointing_interval=5000"} <= set(options)
+
+
+def test_parallelism_is_flinks_copies_and_python_processes_alike(tmp_path: Path) -> None:
+    options = beam_options(RunnerChoice("flink", worker_pool="localhost:50000", parallelism=2),
+                           _with_flink_jar(tmp_path))
+    assert {"--parallelism=2", f"--sdk_worker_parallelism={2 * FLINK_STAGES}"} <= set(options)
+
+
+def test_parallelism_is_refused_where_the_job_runs_in_one_process(tmp_path: Path) -> None:
+    for runner in ("local", "prism", "DataflowRunner"):
+        with pytest.raises(RunnerUnavailable, match="--parallelism 2 needs --runner flink"):
+            beam_options(RunnerChoice(runner, parallelism=2), tmp_path)
+    with pytest.raises(RunnerUnavailable, match="must be 1 or more"):
+        beam_options(RunnerChoice("local", parallelism=0), tmp_path)
 
 
 def test_other_beam_runners_are_passed_on(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ and commit every offset.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -130,22 +131,35 @@ def test_prism_emits_a_windowed_count_while_the_stream_runs(
 def test_the_job_on_embedded_flink_stores_and_commits_what_the_local_runner_does(
         settings: Settings, flink_jar: Path, tmp_path: Path) -> None:
     """On Flink a bundle is finalized, so its offsets committed, only after a checkpoint: every
-    offset committed means checkpoints completed and the job finished with every message."""
+    offset committed means checkpoints completed and the job finished with every message.
+
+    With two copies of every step sharing the partitions, no message is read twice: the
+    reader's running count (the progress line of the one process both copies run in, without
+    a worker pool) ends at the number of messages, never above it."""
+    settings = settings.model_copy(update={"progress_interval_s": 0.5})
     records = cycled_records(300)
     produce_records(settings, records)
 
-    job = Child(["run", "--runner", "flink", "--checkpoint-interval", "1"], settings,
-                tmp_path / "job.log")
+    job = Child(["run", "--runner", "flink", "--checkpoint-interval", "1", "--parallelism", "2"],
+                settings, tmp_path / "job.log")
     try:
         _wait_committed(job, settings, len(records), timeout_s=240)
         assert _stored(settings) == expected_alerts(settings, [(r.id, r.text) for r in records])
         late = cycled_records(320)[300:]
         produce_records(settings, late)
-        _wait_committed(job, settings, len(records) + len(late), timeout_s=60)
+        every = [*records, *late]
+        _wait_committed(job, settings, len(every), timeout_s=60)
+        wait_until(lambda: len(every) in _read_counts(job), 30, "a progress line after the drain")
     finally:
         job.interrupt()
-    every = [*records, *late]
+    assert max(_read_counts(job)) == len(every)
     assert _stored(settings) == expected_alerts(settings, [(r.id, r.text) for r in every])
+
+
+def _read_counts(job: Child) -> list[int]:
+    """The reader's running count in each progress line the job has logged."""
+    return [int(count.replace(",", ""))
+            for count in re.findall(r"progress: read ([\d,]+)", job.log_text())]
 
 
 def _wait_committed(job: Child, settings: Settings, total: int, timeout_s: float) -> None:
