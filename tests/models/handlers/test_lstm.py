@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import BeamAssertException, assert_that
 
-from models.handlers.lstm import LstmScorer, padded_inference_fn
+from models.handlers.lstm import ONEDNN_CACHE_CAPACITY, LstmScorer, padded_inference_fn
 from models.lstm import (
     PACKAGED_ARTIFACT,
     BiLSTMClassifier,
@@ -66,6 +67,17 @@ def test_handler_batches_follow_the_batch_size_setting(tiny_artifact: Path) -> N
     scorer = load_scorer(Settings(model_path=tiny_artifact, device="cpu", batch_size=7))
     assert scorer.model_handler().batch_elements_kwargs() == {
         "min_batch_size": 7, "max_batch_size": 7}
+
+
+def test_loading_the_model_bounds_onednns_compiled_shapes_unless_the_operator_did(
+        tiny_artifact: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    handler = LstmScorer(tiny_artifact).model_handler()
+    monkeypatch.delenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", raising=False)
+    handler.load_model()
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == ONEDNN_CACHE_CAPACITY
+    monkeypatch.setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "8")
+    handler.load_model()
+    assert os.environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "8"
 
 
 def test_missing_artifact_fails_at_construction_naming_the_command(tmp_path: Path) -> None:
