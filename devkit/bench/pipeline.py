@@ -9,7 +9,7 @@ psutil every :data:`SAMPLE_S` seconds (CPU of the process and anything it starte
 
 The job runs on the local runner by default. With ``runner="flink"`` it runs on an embedded
 Flink cluster with its Python steps in a worker pool the bench starts (as on a cluster), with
-``parallelism`` copies of every step and up to that many worker processes: the measure of
+``parallelism`` copies of every step and a Python worker for each stage copy: the measure of
 scaling out from one core to two. CPU and RSS then include the Flink job server and the
 workers, and the figures name each worker's CPU, which shows how the partitions were shared.
 

@@ -24,10 +24,11 @@ from pipeline.records import Label
 SORTED_GROUP = 32
 # oneDNN, which runs torch's LSTM on CPU, compiles kernels for every input shape it meets and
 # keeps up to this many compiled shapes (1024 by default). Each comment group is a new shape
-# (its size and its longest comment), so at the default the job's memory grew for hundreds of
-# thousands of comments, most of the native growth measured (a memray trace of the job: the
-# compiled kernels went from 85 to 150 MB between 3,000 and 120,000 comments). At 32 the model
-# is as fast (the common shapes stay compiled) and the kernels take about half as much.
+# (its size and its longest comment), so at the default the job's memory grew with traffic: in
+# a memray trace of the job the compiled kernels went from 85 to 150 MB between 3,000 and
+# 120,000 comments, most of the growth in it, and a full cache would hold hundreds of MB. At 32
+# the model is as fast (the common shapes stay compiled) and the kernels took 75 MB, not 130,
+# at 40,000 comments.
 ONEDNN_CACHE_CAPACITY = "32"
 
 

@@ -157,10 +157,11 @@ def bench_pipeline(
         help="local, or flink: embedded Flink (`make flink-job-server`) with the Python steps "
         "in a worker pool the bench starts, as on a cluster.")] = "local",
     parallelism: Annotated[int, typer.Option(
-        min=1, help="Flink: copies of every step, and at most this many Python workers.")] = 1,
+        min=1, help="Flink: copies of every step (a Python worker for each stage copy).")] = 1,
     partitions: Annotated[int | None, typer.Option(
         min=1, help="Partitions of the bench's topic [default: YUQING_TOPIC_PARTITIONS, 3]; "
-        "a multiple of --parallelism shares them evenly.")] = None,
+        "Flink places them on the copies by a hash, so several per copy share them more "
+        "evenly.")] = None,
 ) -> None:
     """The whole job on a real Apache Kafka broker: drain rate, CPU per comment, peak RSS, and
     with --rate, produce-to-stored latency; beside each stage's solo rate.

@@ -56,8 +56,9 @@ def run(
     parallelism: int = typer.Option(
         1, min=1, metavar="N", help="Flink only: N copies of every step share the topic's "
         "partitions (each partition read by one copy; more copies than partitions read "
-        "nothing) and the surge counts. With --worker-pool, up to N Python worker processes "
-        "per task manager run them, so up to N cores; without it they share this process."),
+        "nothing) and the surge counts. With --worker-pool each stage copy runs in a Python "
+        "worker of its own, so the N reading copies use N cores; without it they share this "
+        "process, one core."),
 ) -> None:
     """Run the streaming pipeline: Kafka → text stage → score → alerts in the store.
 

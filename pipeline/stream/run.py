@@ -127,8 +127,8 @@ def parse_known_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[s
                         help="a Beam Python worker pool for the Flink task managers")
     parser.add_argument("--parallelism", type=int, default=1, metavar="N",
                         help="Flink only: N copies of every step, sharing the topic's "
-                        "partitions (never more than the topic has); with --worker-pool, up to "
-                        "N Python worker processes per task manager")
+                        "partitions (never more than the topic has); with --worker-pool, a "
+                        "Python worker for each stage copy")
     parser.add_argument("--checkpoint-interval", type=float, default=DEFAULT_CHECKPOINT_S,
                         metavar="SECONDS", help="Flink's checkpoint interval; offsets are "
                         "committed after each checkpoint")
