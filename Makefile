@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint artifacts system-deps kafka-jars prism flink-job-server flink-dist \
+.PHONY: demo test test-bench test-fast lint artifacts system-deps kafka-jars prism flink-job-server flink-dist \
 	kafka-io-jar k8s-schemas clean
 
 # torch comes from PyPI as its CUDA build (about 2.7 GB of wheels; it runs on the CPU too). The
@@ -139,9 +139,14 @@ $(FLINK_CRD): $(K8S_POM)
 lint: $(STAMP)
 	$(BIN)/ruff check pipeline crawlers models devkit tests
 
-test: artifacts system-deps kafka-jars prism flink-job-server flink-dist kafka-io-jar \
-	k8s-schemas lint
-	$(BIN)/python -m pytest
+test: artifacts system-deps kafka-jars prism flink-job-server flink-dist k8s-schemas lint
+	$(BIN)/python -m pytest -m "not bench"
+
+# The benches' own checks at a small size (about 6 minutes on 2 cores): the fault bench's four
+# rows, the Kafka-reader bench and the pipeline bench on Flink. They re-run scenarios whose
+# effect on the job the suite already checks, so `make test` leaves them out.
+test-bench: artifacts system-deps kafka-jars prism flink-job-server kafka-io-jar
+	$(BIN)/python -m pytest -m bench
 
 test-fast: artifacts
 	$(BIN)/python -m pytest -m "not integration and not slow"

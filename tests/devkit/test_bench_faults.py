@@ -24,7 +24,7 @@ from pipeline.kafka_server import KafkaServer
 from pipeline.store.engine import make_engine
 from pipeline.store.models import Alert, AlertVersion, StoredDeadLetter
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.bench]
 
 # The spec's tiny sizes; a smaller demo site and a shorter idle keep the broker row near a
 # minute (the idle must still outlast a broker restart and the clients' reconnect back-off).

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.slow
+@pytest.mark.bench
 def test_both_readers_read_every_message(kafka_libs: Path) -> None:
     # The checkout's var/: the Kafka jars and the job server jars, as `make test` left them.
     settings = Settings(data_dir=kafka_libs.parents[2], kafka_timeout_s=10)

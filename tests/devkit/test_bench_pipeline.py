@@ -66,6 +66,7 @@ def test_a_drain_measures_the_job_and_each_stage(settings: Settings, tmp_path: P
 
 @pytest.mark.integration
 @pytest.mark.slow
+@pytest.mark.bench
 def test_a_drain_on_flink_counts_the_worker_pool_and_names_each_workers_cpu(
         settings: Settings, tmp_path: Path) -> None:
     built_by_make(flink_job_server_jar(settings.data_dir), "make flink-job-server")
