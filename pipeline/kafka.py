@@ -59,6 +59,10 @@ def make_producer(settings: Settings, **overrides: object) -> KafkaProducer:
     return KafkaProducer(**options)
 
 
+# The most records one poll hands over (kafka-python's default).
+MAX_POLL_RECORDS = 500
+
+
 def make_consumer(settings: Settings, **overrides: object) -> KafkaConsumer:
     """A manually-assigned consumer in the pipeline's group; offsets are committed by hand."""
     timeout_ms = int(settings.kafka_timeout_s * 1000)
@@ -71,7 +75,7 @@ def make_consumer(settings: Settings, **overrides: object) -> KafkaConsumer:
         "session_timeout_ms": 6_000,
         "heartbeat_interval_ms": 2_000,
         "retry_backoff_ms": 200,
-        "max_poll_records": 500,
+        "max_poll_records": MAX_POLL_RECORDS,
     }
     options.update(overrides)
     return KafkaConsumer(**options)

@@ -38,7 +38,7 @@ from pipeline.scoring import Scorer, load_scorer
 from pipeline.store.engine import check_store, display_url, make_engine
 from pipeline.stream import shutdown
 from pipeline.stream.sink import StoreRetry, write_alerts, write_dead_letters, write_surges
-from pipeline.stream.source import ReadComments
+from pipeline.stream.source import SIDE_TOPIC_POLL_MS, ReadComments
 from pipeline.stream.surges import FindSurges, SurgeParams
 from pipeline.stream.transforms import (
     DEAD,
@@ -95,7 +95,8 @@ def build(pipeline: beam.Pipeline, settings: Settings, scorer: Scorer,
          | "WriteSurges" >> beam.ParDo(write_surges(settings.database_url, retry)))
     crawl_letters = (
         pipeline
-        | "ReadDeadLetters" >> ReadComments(settings, settings.topic_dead_letters, idle_stop_s)
+        | "ReadDeadLetters" >> ReadComments(settings, settings.topic_dead_letters, idle_stop_s,
+                                            poll_timeout_ms=SIDE_TOPIC_POLL_MS)
         | "ParseDeadLetters" >> beam.Map(read_dead_letter)
     )
     # One writer per dead-letter output rather than a Flatten: it keeps every step fused into

@@ -8,11 +8,14 @@ the broker under them and read their log records with caplog.
 from __future__ import annotations
 
 import logging
+import time
 
 import apache_beam as beam
 import pytest
 from apache_beam.io.restriction_trackers import OffsetRange
+from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.sdf_utils import RestrictionTrackerView, ThreadsafeRestrictionTracker
 
 from pipeline.broker import EmbeddedBroker
 from pipeline.config import Settings
@@ -28,7 +31,7 @@ from pipeline.stream.source import (
     topic_shape,
 )
 from tests.utils.background import InThread, run_locally, wait_until
-from tests.utils.brokers import commit, produce_to
+from tests.utils.brokers import ON_EACH_BROKER, commit, produce_to
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +113,43 @@ def test_a_partition_is_checkpointed_at_its_position_but_never_cut_in_two() -> N
 
     assert tracker.try_split(0.5) is None
     assert tracker.try_split(0) == (OffsetRange(7, 8), OffsetRange(8, END_OF_TIME))
+
+
+class _Finalizer:
+    """Bundle finalization as the runner does it, after the bundle: here, never."""
+
+    def register(self, callback: object) -> None:
+        pass
+
+
+def _read_once(reader: ReadPartitions, element: tuple[str, int], start: int) -> list[int]:
+    """The offsets one call of the reading step hands over, from ``start`` on."""
+    tracker = ThreadsafeRestrictionTracker(OffsetsFromHereOn(OffsetRange(start, END_OF_TIME)))
+    return [message.value.offset for message in reader.process(
+        element, finalizer=_Finalizer(), tracker=RestrictionTrackerView(tracker),
+        watermark=ManualWatermarkEstimator(None))]
+
+
+@ON_EACH_BROKER
+def test_a_partition_read_again_hands_over_every_message_that_arrived_since(
+        settings: Settings) -> None:
+    # kafka-python sends the next fetch as it hands over a batch it had buffered, and the broker
+    # answers that fetch with the first message to arrive; the reader must not stop at that one
+    # and leave the rest for a round later (on a quiet stream, that doubled every latency).
+    reader = ReadPartitions(settings, topic_shape(settings, settings.topic_comments))
+    reader.setup()
+    element = (settings.topic_comments, 0)
+    try:
+        for _ in range(5):  # connected, and a fetch waiting at the broker
+            assert _read_once(reader, element, 0) == []
+        produce_to(settings, 0, 1)
+        time.sleep(0.2)  # the fetch's answer is buffered in the consumer
+        assert _read_once(reader, element, 0) == [0]
+        time.sleep(0.02)
+        produce_to(settings, 0, 1)  # answers the fetch sent as offset 0 was handed over
+        time.sleep(0.3)
+        produce_to(settings, 0, 5)
+
+        assert _read_once(reader, element, 1) == [1, 2, 3, 4, 5, 6]
+    finally:
+        reader.teardown()
