@@ -5,8 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-bench test-fast lint artifacts system-deps kafka-jars prism flink-job-server flink-dist \
-	kafka-io-jar k8s-schemas clean
+.PHONY: demo test test-bench test-fast lint artifacts system-deps kafka-jars prism \
+	flink-job-server flink-dist kafka-io-jar k8s-schemas clean
 
 # torch comes from PyPI as its CUDA build (about 2.7 GB of wheels; it runs on the CPU too). The
 # first install downloads it once into pip's cache: about 2.5 minutes on a 2-core machine.

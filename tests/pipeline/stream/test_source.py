@@ -116,7 +116,8 @@ def test_a_partition_is_checkpointed_at_its_position_but_never_cut_in_two() -> N
 
 
 class _Finalizer:
-    """Bundle finalization as the runner does it, after the bundle: here, never."""
+    """A stand-in for Beam's bundle finalizer: no bundle finishes here, so nothing is
+    committed."""
 
     def register(self, callback: object) -> None:
         pass
@@ -135,7 +136,7 @@ def test_a_partition_read_again_hands_over_every_message_that_arrived_since(
         settings: Settings) -> None:
     # kafka-python sends the next fetch as it hands over a batch it had buffered, and the broker
     # answers that fetch with the first message to arrive; the reader must not stop at that one
-    # and leave the rest for a round later (on a quiet stream, that doubled every latency).
+    # and leave the rest for a round later (at 100 comments/s, a third of them waited so).
     reader = ReadPartitions(settings, topic_shape(settings, settings.topic_comments))
     reader.setup()
     element = (settings.topic_comments, 0)
