@@ -1,8 +1,8 @@
 """The alert rows the job makes from a fixed input, compared with those it made before.
 
 Speed work on the text stage and the scorer (a faster segmenter, a vectorised corrector) must not
-change a single stored row. Each row is kept as a hash of its canonical JSON without the score,
-so the committed file holds none of the review texts, and the score beside it. A score is
+change a single stored row. Each row is kept as a hash of its canonical JSON without the score
+(so the committed file holds none of the review texts), with the score beside it. A score is
 compared within ``SCORE_TOLERANCE``: float32 kernels differ in the last bits from one CPU to
 another (an AMD machine without AVX-512 moved 17 of 1,000 scores by 1e-6). After a change that
 is meant to change rows (a new model, a new corrector), regenerate it with ``UPDATE_GOLDEN=1
