@@ -32,6 +32,7 @@ from pipeline.runners import (
     FLINK_LOCAL,
     RunnerChoice,
     beam_options,
+    fold_local_metrics_per_bundle,
     short_name,
 )
 from pipeline.scoring import Scorer, load_scorer
@@ -162,6 +163,8 @@ def run(argv: list[str] | None = None, settings: Settings | None = None) -> RunS
     settings = settings or Settings()
     runner_flags = beam_options(runner_choice(known), settings.data_dir)
     scorer = preflight(settings)
+    if short_name(known.runner) == "local":
+        fold_local_metrics_per_bundle()
     options = PipelineOptions(runner_flags + beam_args)
     started = time.monotonic()
     pipeline = beam.Pipeline(options=options)
