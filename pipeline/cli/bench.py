@@ -181,8 +181,8 @@ def bench_pipeline(
     writes are each timed alone on one core on the same texts, and the end-to-end drain rate is
     divided by the slowest. Needs java and `make kafka-jars`; about 2 minutes at the default
     size on 2 cores. Progress goes to stderr; stdout gets the Markdown table, then one JSON
-    object. Exits 1 if the stored alerts differ from the reference, or if the job did
-    not exit cleanly after its SIGINT (its log is then kept).
+    object. Exits 1 if the stored alerts differ from the reference, or if the job on the
+    local runner did not exit cleanly after its SIGINT (its log is then kept).
     """
 
     from dataclasses import replace
